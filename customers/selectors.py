@@ -1,0 +1,59 @@
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from organizations.listing import ListSpec
+
+from .models import Customer, Invoice
+
+CUSTOMER_LIST = ListSpec(
+    search_fields=("display_name", "company_name", "email"),
+    views={
+        "all": ("All Customers", Q()),
+        "active": ("Active Customers", Q(is_active=True)),
+        "inactive": ("Inactive Customers", Q(is_active=False)),
+    },
+    sorts={
+        "name": ("Name A–Z", ("display_name", "id")),
+        "-name": ("Name Z–A", ("-display_name", "-id")),
+        "-created": ("Newest first", ("-created_at", "-id")),
+        "created": ("Oldest first", ("created_at", "id")),
+    },
+    default_sort="name",
+)
+
+INVOICE_LIST = ListSpec(
+    search_fields=("number", "customer__display_name"),
+    views={
+        "all": ("All Invoices", Q()),
+        "unpaid": ("Unpaid", Q(status__in=["open", "overdue"])),
+        "overdue": ("Overdue", Q(status="overdue")),
+        "paid": ("Paid", Q(status="paid")),
+        "draft": ("Draft", Q(status="draft")),
+    },
+    sorts={
+        "-date": ("Newest first", ("-date", "-id")),
+        "date": ("Oldest first", ("date", "id")),
+        "number": ("Number", ("number",)),
+    },
+    default_sort="-date",
+)
+
+
+def get_customer_for_user(request, pk: int) -> Customer:
+    return get_object_or_404(Customer, pk=pk, organization=request.organization)
+
+
+def get_invoice_for_user(request, pk: int) -> Invoice:
+    return get_object_or_404(Invoice.objects.select_related("customer"), pk=pk, organization=request.organization)
+
+
+def customer_lookup(*, organization, q: str, limit: int = 10):
+    """Active customers whose name, company or email matches `q`, for pickers."""
+    q = q.strip()
+    if not q:
+        return Customer.objects.none()
+    return (
+        Customer.objects.filter(organization=organization, is_active=True)
+        .filter(Q(display_name__icontains=q) | Q(company_name__icontains=q) | Q(email__icontains=q))
+        .order_by("display_name", "id")[:limit]
+    )

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("organizations.urls")),
+    path("sales/", include("customers.urls")),
+    path("purchases/", include("vendors.urls")),
+    path("items/", include("items.urls")),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,19 @@
+from django import forms
+
+from organizations.custom_fields import CustomFieldsFormMixin
+
+from .models import Item
+
+
+class ItemForm(CustomFieldsFormMixin, forms.ModelForm):
+    custom_field_module = "items"
+
+    class Meta:
+        model = Item
+        fields = ["item_type", "name", "sku", "unit", "rate", "purchase_rate", "description"]
+        widgets = {"item_type": forms.RadioSelect, "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.organization = organization
+        self.add_custom_fields(organization)

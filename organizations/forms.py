@@ -1,0 +1,41 @@
+from django import forms
+
+from .models import CustomField, CustomFieldModule, CustomFieldType
+
+
+class CustomFieldForm(forms.Form):
+    module = forms.ChoiceField(choices=CustomFieldModule.choices)
+    label = forms.CharField(max_length=80)
+    data_type = forms.ChoiceField(choices=CustomFieldType.choices)
+    options = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For a choice field: one option per line.",
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean_options(self):
+        return [line.strip() for line in self.cleaned_data["options"].splitlines() if line.strip()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("data_type") == CustomFieldType.CHOICE and not cleaned.get("options"):
+            self.add_error("options", "A choice field needs at least one option.")
+        if cleaned.get("data_type") and cleaned.get("data_type") != CustomFieldType.CHOICE and cleaned.get("options"):
+            self.add_error("options", "Only choice fields have options.")
+        from .services import api_name_from_label
+
+        if cleaned.get("label") and cleaned.get("module"):
+            api_name = api_name_from_label(cleaned["label"])
+            if CustomField.objects.filter(
+                organization=self.organization, module=cleaned["module"], api_name=api_name
+            ).exists():
+                self.add_error("label", "This module already has a field with this name.")
+        return cleaned
+
+
+class SwitchOrganizationForm(forms.Form):
+    organization = forms.IntegerField()

@@ -1,0 +1,53 @@
+"""The list pages of customers, vendors and items share one shape: search, a view filter, sorting, pages."""
+
+from dataclasses import dataclass, field
+
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class ListSpec:
+    search_fields: tuple[str, ...]
+    views: dict[str, tuple[str, Q]]  # key -> (label, filter)
+    sorts: dict[str, tuple[str, tuple[str, ...]]]  # key -> (label, order_by)
+    default_sort: str
+    extra_params: dict = field(default_factory=dict)
+
+
+@dataclass
+class ListState:
+    q: str
+    view: str
+    sort: str
+    page: object
+    spec: ListSpec
+
+    @property
+    def views(self):
+        return [(key, label) for key, (label, _) in self.spec.views.items()]
+
+    @property
+    def sorts(self):
+        return [(key, label) for key, (label, _) in self.spec.sorts.items()]
+
+
+def list_state(request, queryset: QuerySet, spec: ListSpec) -> ListState:
+    q = request.GET.get("q", "").strip()[:100]
+    view = request.GET.get("view", "")
+    if view not in spec.views:
+        view = next(iter(spec.views))
+    sort = request.GET.get("sort", "")
+    if sort not in spec.sorts:
+        sort = spec.default_sort
+    queryset = queryset.filter(spec.views[view][1])
+    if q:
+        condition = Q()
+        for name in spec.search_fields:
+            condition |= Q(**{f"{name}__icontains": q})
+        queryset = queryset.filter(condition)
+    queryset = queryset.order_by(*spec.sorts[sort][1])
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return ListState(q=q, view=view, sort=sort, page=page, spec=spec)

@@ -1,0 +1,32 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from organizations.models import Organization, Role
+from organizations.services import member_create
+
+
+class Command(BaseCommand):
+    help = "Add a user (created if needed) to an organization with a role."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", required=True, help="Organization name")
+        parser.add_argument("--username", required=True)
+        parser.add_argument("--password", required=True)
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--email", default="")
+
+    def handle(self, *args, **options):
+        organization = Organization.objects.filter(name=options["org"]).first()
+        if organization is None:
+            raise CommandError(f"No organization named {options['org']!r}.")
+        try:
+            membership = member_create(
+                organization=organization,
+                username=options["username"],
+                password=options["password"],
+                role=options["role"],
+                email=options["email"],
+            )
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from error
+        self.stdout.write(f"{membership.user.username} is {membership.role} in {organization.name}.")

@@ -1,0 +1,85 @@
+"""`make demo`: migrate, make a demo organization with an admin, then run web, worker and beat together.
+
+Ctrl-C stops every process it started.
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from organizations.models import Organization
+from organizations.services import member_create, organization_create
+
+DEMO_ORG = "Demo Company"
+DEMO_USER = "admin"
+
+
+class Command(BaseCommand):
+    help = "Run the whole product locally: web server, Celery worker and beat, with a demo organization."
+
+    def handle(self, *args, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", verbosity=0)
+        password = self.ensure_demo_organization()
+        port = os.environ.get("PORT", "8000")
+        python = sys.executable
+        commands = {
+            "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            "worker": [python, "-m", "celery", "-A", "erp_crm", "worker", "--pool=solo", "--loglevel=INFO"],
+            "beat": [
+                python, "-m", "celery", "-A", "erp_crm", "beat", "--loglevel=INFO",
+                "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+            ],
+        }
+        self.stdout.write(self.style.SUCCESS(f"\nOpen http://127.0.0.1:{port}/ and log in as {DEMO_USER} / {password}\n"))
+        # `kill` (SIGTERM) stops the demo as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        processes = {name: subprocess.Popen(cmd, env=os.environ.copy()) for name, cmd in commands.items()}
+        try:
+            while True:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} stopped with exit code {process.returncode}; stopping the rest.")
+                        raise KeyboardInterrupt
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes.values():
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            self.stdout.write("Demo stopped.")
+
+    def ensure_demo_organization(self) -> str:
+        """Create the demo organization and admin once; the admin's password is kept under var/."""
+        password_file = settings.VAR_DIR / "demo-admin-password"
+        organization = Organization.objects.filter(name=DEMO_ORG).first()
+        if organization is None:
+            organization = organization_create(
+                name=DEMO_ORG, email="finance@demo-company.example", country="United States", base_currency="USD"
+            )
+        if not password_file.exists():
+            password_file.write_text(secrets.token_urlsafe(9))
+            password_file.chmod(0o600)
+        password = password_file.read_text().strip()
+        member_create(organization=organization, username=DEMO_USER, password=password, role="admin")
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.get(username=DEMO_USER)
+        if not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        call_command("demo_data", org=DEMO_ORG)
+        return password

@@ -1,0 +1,71 @@
+import re
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from .models import CustomField, Membership, Notification, Organization
+
+
+def organization_create(*, name: str, email: str, country: str, base_currency: str) -> Organization:
+    organization = Organization(name=name.strip(), email=email, country=country, base_currency=base_currency)
+    organization.full_clean()
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def member_create(*, organization: Organization, username: str, password: str, role: str, email: str = ""):
+    """Add a user to an organization, creating the user when it does not exist yet."""
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username, email=email)
+        user.set_password(password)
+        user.full_clean()
+        user.save()
+    membership, _ = Membership.objects.update_or_create(
+        user=user, organization=organization, defaults={"role": role}
+    )
+    membership.full_clean()
+    return membership
+
+
+def notification_create(*, organization: Organization, user, message: str, link: str = "") -> Notification:
+    return Notification.objects.create(organization=organization, user=user, message=message[:500], link=link)
+
+
+def notify_admins(*, organization: Organization, message: str, link: str = "") -> None:
+    admins = Membership.objects.filter(organization=organization, role="admin").values_list("user_id", flat=True)
+    Notification.objects.bulk_create(
+        Notification(organization=organization, user_id=uid, message=message[:500], link=link) for uid in admins
+    )
+
+
+def notifications_mark_read(*, organization: Organization, user) -> int:
+    return Notification.objects.filter(organization=organization, user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def api_name_from_label(label: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "_", label.strip()).strip("_")
+    if not name or not name[0].isalpha():
+        name = f"cf_{name}"
+    return name[:80]
+
+
+def custom_field_create(
+    *, organization: Organization, module: str, label: str, data_type: str, api_name: str = "", options=None
+) -> CustomField:
+    field = CustomField(
+        organization=organization,
+        module=module,
+        label=label.strip(),
+        api_name=api_name or api_name_from_label(label),
+        data_type=data_type,
+        options=[o.strip() for o in (options or []) if o.strip()],
+    )
+    field.full_clean()
+    field.save()
+    return field

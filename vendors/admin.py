@@ -1,0 +1,6 @@
+from django.contrib import admin
+
+from .models import Bill, Vendor
+
+admin.site.register(Vendor)
+admin.site.register(Bill)
