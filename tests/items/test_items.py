@@ -1,0 +1,67 @@
+"""Items: SKU unique per organization, validation, list filters."""
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from items.models import Item
+from tests.factories import ItemFactory
+
+
+def item_post(**overrides):
+    data = {"item_type": "goods", "name": "Standing desk", "sku": "DESK-1", "unit": "pcs", "rate": "499.00",
+            "purchase_rate": "300.00", "description": ""}
+    data.update(overrides)
+    return data
+
+
+def test_finance_creates_an_item(actors):
+    response = actors.client_for(actors.finance).post(reverse("items:create"), item_post())
+    item = Item.objects.get()
+    assert response["Location"] == reverse("items:detail", args=[item.pk])
+    assert (item.name, item.sku, str(item.rate)) == ("Standing desk", "DESK-1", "499.00")
+
+
+def test_sku_must_be_unique_within_the_organization(actors):
+    ItemFactory(organization=actors.organization, sku="DESK-1")
+    ItemFactory(organization=actors.other_organization, sku="DESK-2")
+    client = actors.client_for(actors.finance)
+    response = client.post(reverse("items:create"), item_post())
+    assert "Another item already has this SKU." in response.content.decode()
+    assert client.post(reverse("items:create"), item_post(sku="DESK-2")).status_code == 302
+
+
+def test_items_without_sku_do_not_clash(actors):
+    client = actors.client_for(actors.finance)
+    client.post(reverse("items:create"), item_post(sku="", name="A"))
+    client.post(reverse("items:create"), item_post(sku="", name="B"))
+    assert Item.objects.filter(sku="").count() == 2
+
+
+def test_the_database_enforces_sku_uniqueness(db):
+    item = ItemFactory(sku="X-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ItemFactory(organization=item.organization, sku="X-1")
+
+
+def test_negative_prices_are_refused(actors):
+    response = actors.client_for(actors.finance).post(reverse("items:create"), item_post(rate="-1"))
+    assert response.status_code == 200
+    assert not Item.objects.exists()
+
+
+def test_item_list_filters_by_type_and_search(actors):
+    ItemFactory(organization=actors.organization, name="Consulting", item_type="service", sku="C-1")
+    ItemFactory(organization=actors.organization, name="Chair", item_type="goods", sku="CH-1")
+    client = actors.client_for(actors.ops)
+    services = client.get(reverse("items:list"), {"view": "service"}).context["state"].page
+    assert [i.name for i in services] == ["Consulting"]
+    by_sku = client.get(reverse("items:list"), {"q": "ch-1"}).context["state"].page
+    assert [i.name for i in by_sku] == ["Chair"]
+
+
+def test_ops_cannot_edit_items(actors):
+    item = ItemFactory(organization=actors.organization)
+    assert actors.client_for(actors.ops).post(reverse("items:edit", args=[item.pk]), item_post()).status_code == 403
+    item.refresh_from_db()
+    assert item.name != "Standing desk"
