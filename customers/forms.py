@@ -38,8 +38,9 @@ class CustomerForm(CustomFieldsFormMixin, forms.ModelForm):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
-        if not self.instance.pk:
-            self.initial.setdefault("currency", organization.base_currency)
+        # ModelForm has put the new instance's empty currency in `initial` already.
+        if not self.instance.pk and not self.initial.get("currency"):
+            self.initial["currency"] = organization.base_currency
         self.add_custom_fields(organization)
 
     def clean_currency(self):

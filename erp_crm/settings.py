@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "customers",
     "vendors",
     "items",
+    "integration",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +127,27 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # The CRM integration.
 CRM_ALLOW_LOOPBACK = env("CRM_ALLOW_LOOPBACK")
+# Fernet key(s) for CRM tokens at rest; comma-separated to rotate (the first one encrypts).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+if not FIELD_ENCRYPTION_KEY and DEBUG:
+    # A developer's machine and the demo get a key of their own, kept beside the SQLite database.
+    _key_file = VAR_DIR / "field-encryption-key"
+    if not _key_file.exists():
+        from cryptography.fernet import Fernet
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(Fernet.generate_key().decode())
+        _key_file.chmod(0o600)
+    FIELD_ENCRYPTION_KEY = _key_file.read_text().strip()
+# The Zoho API console client used by Settings → Zoho Apps → Connect.
+ZOHO_CLIENT_ID = env.str("ZOHO_CLIENT_ID", default="")
+ZOHO_CLIENT_SECRET = env.str("ZOHO_CLIENT_SECRET", default="")
+ZOHO_ACCOUNTS_URL = env.str("ZOHO_ACCOUNTS_URL", default="https://accounts.zoho.com")
+ZOHO_REDIRECT_URI = env.str("ZOHO_REDIRECT_URI", default="")
+ZOHO_SCOPES = env.str(
+    "ZOHO_SCOPES",
+    default="ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoSearch.securesearch.READ",
+)
 
 LOGGING = {
     "version": 1,

@@ -6,5 +6,6 @@ urlpatterns = [
     path("sales/", include("customers.urls")),
     path("purchases/", include("vendors.urls")),
     path("items/", include("items.urls")),
+    path("settings/zoho/", include("integration.urls")),
     path("django-admin/", admin.site.urls),
 ]

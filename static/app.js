@@ -7,3 +7,10 @@ document.addEventListener("click", (event) => {
   picker.querySelector("input[type=search]").value = pick.dataset.name;
   picker.querySelector("#customer-options").innerHTML = "";
 });
+
+// Typing in a picker's search box makes the earlier choice stale: clear it until a suggestion is picked,
+// so the form never saves for a customer the box no longer names.
+document.addEventListener("input", (event) => {
+  if (!event.target.matches("[data-picker] input[type=search]")) return;
+  event.target.closest("[data-picker]").querySelector("input[type=hidden]").value = "";
+});

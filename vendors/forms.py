@@ -29,8 +29,8 @@ class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.instance.pk:
-            self.initial.setdefault("currency", organization.base_currency)
+        if not self.instance.pk and not self.initial.get("currency"):
+            self.initial["currency"] = organization.base_currency
         self.add_custom_fields(organization)
 
 

@@ -1,0 +1,499 @@
+"""The Zoho CRM HTTP client (API v8): OAuth refresh, bounded typed retries, paging, writes in chunks.
+
+It knows nothing of Django models: a connection's URLs and tokens go in, and two callbacks say when
+new tokens were issued (to persist them) and when the tokens stopped working (to ask for
+re-authorization).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import requests
+
+from .errors import (
+    CrmAuthError,
+    CrmError,
+    CrmInvalidData,
+    CrmNotFound,
+    CrmPermissionError,
+    CrmRateLimited,
+    CrmServerError,
+    CrmUnavailable,
+)
+from .urls import check_crm_url
+
+log = logging.getLogger("integration.crm")
+
+API = "/crm/v8"
+WRITE_BATCH = 100
+PAGE_SIZE = 200
+MAX_FIELDS = 50
+
+
+class CrmPaginationLimit(CrmInvalidData):
+    """A page_token chain reached the CRM's ceiling (record 100,000): start a new chain."""
+
+
+@dataclass
+class Page:
+    records: list[dict]
+    info: dict
+
+    @property
+    def more(self) -> bool:
+        return bool(self.info.get("more_records"))
+
+
+@dataclass
+class WriteResult:
+    """The CRM's answer for one record of a write, in the order the records were sent."""
+
+    ok: bool
+    id: str | None = None
+    action: str = ""
+    code: str = ""
+    message: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def _error_from_body(status: int, body: dict | None, default: str) -> CrmError:
+    body = body if isinstance(body, dict) else {}
+    code = str(body.get("code") or body.get("error") or "")
+    message = str(body.get("message") or default)
+    details = body.get("details") if isinstance(body.get("details"), dict) else {}
+    kwargs = {"status": status, "code": code, "details": details, "body": body or None}
+    text = f"{code}: {message}" if code else message
+    if status == 401:
+        return CrmAuthError(text, **kwargs)
+    if status == 403 or code in ("NO_PERMISSION", "OAUTH_SCOPE_MISMATCH"):
+        return CrmPermissionError(text, **kwargs)
+    if status == 404:
+        return CrmNotFound(text, **kwargs)
+    if code == "PAGINATION_LIMIT_EXCEEDED":
+        return CrmPaginationLimit(text, **kwargs)
+    if status == 429:
+        return CrmRateLimited(text, **kwargs)
+    if status >= 500:
+        return CrmServerError(text, **kwargs)
+    return CrmInvalidData(text, **kwargs)
+
+
+def _json_or_none(response: requests.Response):
+    if response.status_code in (204, 304) or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _retry_hint(response: requests.Response | None) -> float | None:
+    """Seconds the server asks us to wait, from Retry-After or the rate-limit reset header."""
+    if response is None:
+        return None
+    retry_after = response.headers.get("Retry-After")
+    if retry_after and retry_after.strip().isdigit():
+        return float(retry_after)
+    reset = response.headers.get("X-RATELIMIT-RESET")
+    if reset:
+        try:
+            value = float(reset)
+        except ValueError:
+            return None
+        if value > 1e12:  # epoch milliseconds
+            return max(0.0, value / 1000 - time.time())
+        if value > 1e9:  # epoch seconds
+            return max(0.0, value - time.time())
+        return max(0.0, value)
+    return None
+
+
+class CrmClient:
+    def __init__(
+        self,
+        *,
+        api_domain: str,
+        accounts_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        access_token: str = "",
+        access_token_expires_at: datetime.datetime | None = None,
+        allow_loopback: bool = False,
+        on_tokens: Callable[[str, datetime.datetime], None] | None = None,
+        on_auth_failure: Callable[[str], None] | None = None,
+        retry_budget: float = 90.0,
+        max_attempts: int = 8,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 20.0,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        session: requests.Session | None = None,
+    ):
+        self.api_domain = check_crm_url(api_domain, allow_loopback=allow_loopback)
+        self.accounts_url = check_crm_url(accounts_url, allow_loopback=allow_loopback)
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self._access_token = access_token
+        self.access_token_expires_at = access_token_expires_at
+        self.on_tokens = on_tokens
+        self.on_auth_failure = on_auth_failure
+        self.retry_budget = retry_budget
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.calls = 0  # HTTP requests to the API, retries included
+        self.retries = 0
+        self.token_refreshes = 0
+        self._auth_failed: CrmAuthError | None = None
+
+    @property
+    def access_token(self) -> str:
+        return self._access_token
+
+    def __repr__(self):  # never show tokens
+        return f"<CrmClient {self.api_domain}>"
+
+    # --- tokens ----------------------------------------------------------------------------------------
+
+    def _token_is_fresh(self) -> bool:
+        if not self._access_token or self.access_token_expires_at is None:
+            return False
+        margin = datetime.timedelta(seconds=60)
+        return datetime.datetime.now(datetime.UTC) + margin < self.access_token_expires_at
+
+    def refresh_access_token(self) -> None:
+        if self._auth_failed is not None:
+            # One failed refresh is final for this client: no retry storm against the accounts server.
+            raise self._auth_failed
+        self.token_refreshes += 1
+        data = {
+            "grant_type": "refresh_token",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "refresh_token": self._refresh_token,
+        }
+        url = f"{self.accounts_url}/oauth/v2/token"
+        try:
+            response = self.session.post(url, data=data, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
+        body = _json_or_none(response) or {}
+        log.info("crm POST /oauth/v2/token -> %s", response.status_code)
+        if response.status_code >= 500:
+            raise CrmServerError(f"The Zoho accounts server failed ({response.status_code}).",
+                                 status=response.status_code)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code != 200 or not token:
+            reason = (body.get("error") if isinstance(body, dict) else "") or f"HTTP {response.status_code}"
+            self._auth_failed = CrmAuthError(
+                f"Zoho refused to refresh the access token ({reason}). Connect the CRM again.",
+                status=response.status_code, code=str(reason),
+            )
+            if self.on_auth_failure:
+                self.on_auth_failure(str(reason))
+            raise self._auth_failed
+        expires_in = int(body.get("expires_in") or 3600)
+        self._access_token = token
+        self.access_token_expires_at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=expires_in)
+        if self.on_tokens:
+            self.on_tokens(token, self.access_token_expires_at)
+
+    # --- the one request loop --------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int, hint: float | None) -> float:
+        delay = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+        delay = delay / 2 + random.uniform(0, delay / 2)  # jitter: spread retries of parallel workers
+        if hint is not None:
+            delay = max(delay, min(hint, self.backoff_cap))
+        return delay
+
+    def request(
+        self, method: str, path: str, *, params=None, json=None, headers=None
+    ) -> requests.Response:
+        """One API call with token refresh and retries; returns a response with a status below 400."""
+        url = self.api_domain + path
+        started = time.monotonic()
+        attempt = 0
+        refreshed_on_401 = False
+        while True:
+            if not self._token_is_fresh():
+                self.refresh_access_token()
+            attempt += 1
+            request_headers = {"Authorization": f"Zoho-oauthtoken {self._access_token}", **(headers or {})}
+            t0 = time.monotonic()
+            response = None
+            try:
+                response = self.session.request(
+                    method, url, params=params, json=json, headers=request_headers, timeout=self.timeout
+                )
+                error = None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                error = CrmUnavailable(f"The CRM did not answer ({type(exc).__name__}).")
+            self.calls += 1
+            status = response.status_code if response is not None else "no answer"
+            log.info("crm %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - t0) * 1000)
+            if response is not None:
+                if response.status_code < 400:
+                    return response
+                body = _json_or_none(response)
+                error = _error_from_body(response.status_code, body, response.reason or "CRM error")
+                if response.status_code == 401:
+                    if error.code == "INVALID_TOKEN" and not refreshed_on_401:
+                        refreshed_on_401 = True
+                        self.refresh_access_token()
+                        continue
+                    if self.on_auth_failure:
+                        self.on_auth_failure(error.code or "unauthorized")
+                    raise error
+                if not error.transient:
+                    raise error
+            delay = self._backoff(attempt, _retry_hint(response))
+            if attempt >= self.max_attempts or time.monotonic() - started + delay > self.retry_budget:
+                raise type(error)(
+                    f"{error} Gave up after {attempt} attempts in {time.monotonic() - started:.1f}s.",
+                    status=error.status, code=error.code, details=error.details,
+                )
+            self.retries += 1
+            time.sleep(delay)
+
+    def get_json(self, path: str, *, params=None, headers=None):
+        return _json_or_none(self.request("GET", path, params=params, headers=headers))
+
+    # --- records ---------------------------------------------------------------------------------------
+
+    def iter_pages(
+        self,
+        module: str,
+        *,
+        fields: Iterable[str],
+        cvid: str | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        modified_since: datetime.datetime | None = None,
+        per_page: int = PAGE_SIZE,
+    ) -> Iterator[Page]:
+        """Pages of a module's records following next_page_token. A 304 or 204 yields nothing."""
+        field_list = list(dict.fromkeys(fields))
+        if not field_list or len(field_list) > MAX_FIELDS:
+            raise ValueError(f"Ask for 1 to {MAX_FIELDS} fields, not {len(field_list)}.")
+        params = {"fields": ",".join(field_list), "per_page": per_page}
+        if cvid:
+            params["cvid"] = cvid
+        if sort_by:
+            params["sort_by"] = sort_by
+        if sort_order:
+            params["sort_order"] = sort_order
+        headers = {}
+        if modified_since is not None:
+            headers["If-Modified-Since"] = modified_since.isoformat(timespec="seconds")
+        while True:
+            body = self.get_json(f"{API}/{module}", params=params, headers=headers)
+            if not body:
+                return
+            page = Page(records=body.get("data") or [], info=body.get("info") or {})
+            yield page
+            token = page.info.get("next_page_token")
+            if not page.more or not token:
+                return
+            params = {**params, "page_token": token}
+
+    def iter_records(self, module: str, **kwargs) -> Iterator[dict]:
+        for page in self.iter_pages(module, **kwargs):
+            yield from page.records
+
+    def get_record(self, module: str, record_id: str, *, fields: Iterable[str] = ()) -> dict:
+        params = {"fields": ",".join(fields)} if fields else None
+        try:
+            body = self.get_json(f"{API}/{module}/{record_id}", params=params)
+        except CrmInvalidData as error:
+            if error.code == "INVALID_DATA":
+                raise CrmNotFound(f"{module} record {record_id} does not exist.", status=error.status,
+                                  code=error.code) from None
+            raise
+        records = (body or {}).get("data") or []
+        if not records:
+            raise CrmNotFound(f"{module} record {record_id} does not exist.")
+        return records[0]
+
+    def iter_deleted(
+        self, module: str, *, since: datetime.datetime | None = None, kind: str = "all"
+    ) -> Iterator[dict]:
+        headers = {"If-Modified-Since": since.isoformat(timespec="seconds")} if since else {}
+        page = 1
+        while True:
+            body = self.get_json(
+                f"{API}/{module}/deleted", params={"type": kind, "page": page, "per_page": PAGE_SIZE}, headers=headers
+            )
+            if not body:
+                return
+            yield from body.get("data") or []
+            if not (body.get("info") or {}).get("more_records"):
+                return
+            page += 1
+
+    def search(
+        self,
+        module: str,
+        *,
+        criteria: str | None = None,
+        word: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        fields: Iterable[str] = (),
+        per_page: int = PAGE_SIZE,
+        max_pages: int = 10,
+    ) -> list[dict]:
+        """Records matching exactly one of criteria, word, email or phone (the CRM caps search at 2,000)."""
+        given = {k: v for k, v in {"criteria": criteria, "word": word, "email": email, "phone": phone}.items() if v}
+        if len(given) != 1:
+            raise ValueError("Search by exactly one of criteria, word, email or phone.")
+        params = {**given, "per_page": per_page}
+        if fields:
+            params["fields"] = ",".join(fields)
+        found: list[dict] = []
+        for page in range(1, max_pages + 1):
+            body = self.get_json(f"{API}/{module}/search", params={**params, "page": page})
+            if not body:
+                break
+            found.extend(body.get("data") or [])
+            if not (body.get("info") or {}).get("more_records"):
+                break
+        return found
+
+    # --- writes ----------------------------------------------------------------------------------------
+
+    def _write(self, method: str, path: str, records: list[dict], extra: dict) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for start in range(0, len(records), WRITE_BATCH):
+            chunk = records[start : start + WRITE_BATCH]
+            try:
+                response = self.request(method, path, json={"data": chunk, **extra})
+                body = _json_or_none(response) or {}
+            except CrmInvalidData as error:
+                # "All records failed" comes back as 400 with per-record items; a request-level error
+                # (bad module, malformed body) has no items and fails the whole call.
+                body = error.body or {}
+                if not isinstance(body.get("data"), list):
+                    raise
+            items = body.get("data") or []
+            if len(items) != len(chunk):
+                raise CrmInvalidData(f"The CRM answered {len(items)} results for {len(chunk)} records.")
+            for item in items:
+                details = item.get("details") or {}
+                ok = item.get("status") == "success"
+                results.append(
+                    WriteResult(
+                        ok=ok,
+                        id=details.get("id") if ok else None,
+                        action=item.get("action") or "",
+                        code=item.get("code") or "",
+                        message=item.get("message") or "",
+                        details=details,
+                    )
+                )
+        return results
+
+    def upsert(
+        self, module: str, records: list[dict], *, duplicate_check_fields: Iterable[str], trigger: list | None = None
+    ) -> list[WriteResult]:
+        extra = {"duplicate_check_fields": list(duplicate_check_fields), "trigger": trigger or []}
+        return self._write("POST", f"{API}/{module}/upsert", records, extra)
+
+    def insert(self, module: str, records: list[dict], *, trigger: list | None = None) -> list[WriteResult]:
+        return self._write("POST", f"{API}/{module}", records, {"trigger": trigger or []})
+
+    def update(self, module: str, records: list[dict], *, trigger: list | None = None) -> list[WriteResult]:
+        return self._write("PUT", f"{API}/{module}", records, {"trigger": trigger or []})
+
+    def delete(self, module: str, ids: list[str]) -> list[WriteResult]:
+        results = []
+        for start in range(0, len(ids), WRITE_BATCH):
+            chunk = ids[start : start + WRITE_BATCH]
+            body = _json_or_none(self.request("DELETE", f"{API}/{module}", params={"ids": ",".join(chunk)})) or {}
+            for item in body.get("data") or []:
+                details = item.get("details") or {}
+                ok = item.get("status") == "success"
+                results.append(WriteResult(ok=ok, id=details.get("id"), code=item.get("code") or "",
+                                           message=item.get("message") or "", details=details))
+        return results
+
+    # --- metadata, org, users ------------------------------------------------------------------------------
+
+    def modules(self) -> list[dict]:
+        return (self.get_json(f"{API}/settings/modules") or {}).get("modules") or []
+
+    def fields(self, module: str) -> list[dict]:
+        return (self.get_json(f"{API}/settings/fields", params={"module": module}) or {}).get("fields") or []
+
+    def create_field(self, module: str, definition: dict) -> WriteResult:
+        response = self.request("POST", f"{API}/settings/fields", params={"module": module},
+                                json={"fields": [definition]})
+        items = (_json_or_none(response) or {}).get("fields") or []
+        item = items[0] if items else {}
+        details = item.get("details") or {}
+        return WriteResult(ok=item.get("status") == "success", id=details.get("id"), code=item.get("code") or "",
+                           message=item.get("message") or "", details=details)
+
+    def layouts(self, module: str) -> list[dict]:
+        return (self.get_json(f"{API}/settings/layouts", params={"module": module}) or {}).get("layouts") or []
+
+    def custom_views(self, module: str) -> list[dict]:
+        body = self.get_json(f"{API}/settings/custom_views", params={"module": module}) or {}
+        return body.get("custom_views") or []
+
+    def org(self) -> dict:
+        orgs = (self.get_json(f"{API}/org") or {}).get("org") or []
+        if not orgs:
+            raise CrmInvalidData("The CRM returned no organization.")
+        return orgs[0]
+
+    def currencies(self) -> list[dict]:
+        try:
+            return (self.get_json(f"{API}/org/currencies") or {}).get("currencies") or []
+        except CrmInvalidData as error:
+            if error.code == "CURRENCIES_NOT_ENABLED":
+                return []
+            raise
+
+    def users(self, kind: str = "ActiveUsers") -> list[dict]:
+        users: list[dict] = []
+        page = 1
+        while True:
+            body = self.get_json(f"{API}/users", params={"type": kind, "page": page, "per_page": PAGE_SIZE}) or {}
+            users.extend(body.get("users") or [])
+            if not (body.get("info") or {}).get("more_records"):
+                return users
+            page += 1
+
+
+def exchange_grant_code(
+    *, accounts_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str,
+    allow_loopback: bool = False, session: requests.Session | None = None,
+) -> dict:
+    """Trade an authorization code for tokens. Returns access_token, refresh_token, api_domain, expires_in."""
+    accounts_url = check_crm_url(accounts_url, allow_loopback=allow_loopback)
+    session = session or requests.Session()
+    try:
+        response = session.post(
+            f"{accounts_url}/oauth/v2/token",
+            data={"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
+                  "redirect_uri": redirect_uri, "code": code},
+            timeout=(5, 30),
+        )
+    except requests.RequestException as error:
+        raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
+    body = _json_or_none(response) or {}
+    if response.status_code != 200 or not body.get("access_token") or not body.get("refresh_token"):
+        reason = body.get("error") or f"HTTP {response.status_code}"
+        raise CrmAuthError(f"Zoho did not accept the authorization ({reason}). Try connecting again.", code=str(reason))
+    check_crm_url(body.get("api_domain") or "", allow_loopback=allow_loopback)
+    return body

@@ -1,0 +1,48 @@
+"""Typed CRM errors. `transient` says whether trying again later may succeed."""
+
+
+class CrmError(Exception):
+    transient = False
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "", details=None, body=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.details = details or {}
+        self.body = body  # the CRM's JSON answer, when there was one
+
+
+class CrmUrlNotAllowed(CrmError):
+    """The URL is not an https URL of a Zoho data centre (nor loopback when that is allowed)."""
+
+
+class CrmAuthError(CrmError):
+    """The tokens no longer work: the connection needs to be authorized again."""
+
+
+class CrmPermissionError(CrmError):
+    """Authenticated, but the CRM user or scope may not do this."""
+
+
+class CrmNotFound(CrmError):
+    pass
+
+
+class CrmInvalidData(CrmError):
+    """The request was understood and refused for its content; sending it again will not help."""
+
+
+class CrmTransientError(CrmError):
+    transient = True
+
+
+class CrmRateLimited(CrmTransientError):
+    pass
+
+
+class CrmServerError(CrmTransientError):
+    pass
+
+
+class CrmUnavailable(CrmTransientError):
+    """No answer: connection refused or dropped, or a timeout, after every retry."""

@@ -1,0 +1,205 @@
+"""The connection's life: connect (with prerequisites), map users, disable, enable, re-authorize."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from organizations.models import Membership, Organization
+
+from .crm.client import CrmClient
+from .models import ConnectionEvent, ConnectionStatus, CrmConnection, CrmUser
+
+EDITION_RANK = {"free": 0, "standard": 1, "starter": 1, "professional": 2, "enterprise": 3, "zohoone": 3,
+                "ultimate": 4, "crmplus": 4}
+MINIMUM_EDITION = "professional"
+
+
+class ConnectionRefused(Exception):
+    """A prerequisite is not met; the message says which and what to do."""
+
+
+def crm_edition(org: dict) -> str:
+    """The edition the CRM organization runs: its paid plan, or the plan it is trying out."""
+    license_details = org.get("license_details") or {}
+    if license_details.get("paid"):
+        return str(license_details.get("paid_type") or "free").lower()
+    return str(license_details.get("trial_type") or license_details.get("paid_type") or "free").lower()
+
+
+def check_prerequisites(*, organization: Organization, crm_org: dict) -> None:
+    edition = crm_edition(crm_org)
+    if EDITION_RANK.get(edition.replace(" ", ""), 0) < EDITION_RANK[MINIMUM_EDITION]:
+        raise ConnectionRefused(
+            f"The CRM organization runs the {edition.title()} edition. Zoho CRM Professional or a higher "
+            "edition is needed to connect."
+        )
+    if crm_org.get("mc_status"):
+        crm_currency = str(crm_org.get("iso_code") or "").upper()
+        if crm_currency != organization.base_currency:
+            raise ConnectionRefused(
+                f"Multi-currency is on in the CRM and its base currency is {crm_currency or 'unknown'}, but this "
+                f"organization's base currency is {organization.base_currency}. They must be the same."
+            )
+
+
+def client_for(connection: CrmConnection, **options) -> CrmClient:
+    """A client for the connection that stores refreshed tokens and flags a connection whose tokens died."""
+
+    def save_tokens(access_token: str, expires_at: datetime.datetime) -> None:
+        connection.access_token = access_token
+        connection.access_token_expires_at = expires_at
+        connection.save(update_fields=["access_token", "access_token_expires_at"])
+
+    def auth_failed(reason: str) -> None:
+        connection_mark_needs_reauth(connection=connection, reason=reason)
+
+    return CrmClient(
+        api_domain=connection.api_domain,
+        accounts_url=connection.accounts_url,
+        client_id=connection.client_id,
+        client_secret=connection.client_secret,
+        refresh_token=connection.refresh_token,
+        access_token=connection.access_token or "",
+        access_token_expires_at=connection.access_token_expires_at,
+        allow_loopback=settings.CRM_ALLOW_LOOPBACK,
+        on_tokens=save_tokens,
+        on_auth_failure=auth_failed,
+        **options,
+    )
+
+
+def connection_mark_needs_reauth(*, connection: CrmConnection, reason: str) -> None:
+    message = f"Zoho CRM no longer accepts this connection's authorization ({reason}). Connect again to resume."
+    updated = CrmConnection.objects.filter(pk=connection.pk, status=ConnectionStatus.ACTIVE).update(
+        status=ConnectionStatus.NEEDS_REAUTH, status_message=message
+    )
+    connection.status = ConnectionStatus.NEEDS_REAUTH
+    connection.status_message = message
+    if updated:
+        ConnectionEvent.objects.create(connection=connection, action="needs_reauth", detail=reason[:500])
+
+
+def crm_users_map(*, connection: CrmConnection, crm_users: list[dict]) -> int:
+    """Keep the CRM's users and match them to this organization's ERP users by email. Returns matches."""
+    members = {
+        (user.email or "").strip().lower(): user
+        for user in get_user_model().objects.filter(
+            memberships__organization=connection.organization
+        ).exclude(email="")
+    }
+    matched = 0
+    for crm_user in crm_users:
+        email = str(crm_user.get("email") or "").strip().lower()
+        erp_user = members.get(email)
+        matched += erp_user is not None
+        CrmUser.objects.update_or_create(
+            connection=connection,
+            crm_user_id=str(crm_user.get("id")),
+            defaults={"email": email, "full_name": str(crm_user.get("full_name") or "")[:255], "erp_user": erp_user},
+        )
+    return matched
+
+
+def shared_details(*, organization: Organization) -> dict:
+    """What connecting shares with the CRM: shown to the admin before they connect."""
+    members = Membership.objects.filter(organization=organization).select_related("user").order_by("user__username")
+    return {
+        "organization": {"name": organization.name, "email": organization.email, "country": organization.country},
+        "users": [
+            {"name": m.user.get_full_name() or m.user.username, "email": m.user.email, "role": m.get_role_display()}
+            for m in members
+        ],
+    }
+
+
+@transaction.atomic
+def connection_create(
+    *,
+    organization: Organization,
+    user,
+    crm_org: dict,
+    api_domain: str,
+    accounts_url: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    access_token: str = "",
+    access_token_expires_at: datetime.datetime | None = None,
+    crm_users: list[dict] = (),
+) -> CrmConnection:
+    check_prerequisites(organization=organization, crm_org=crm_org)
+    existing = CrmConnection.objects.select_for_update().filter(organization=organization).first()
+    if existing is not None:
+        raise ConnectionRefused("This organization is already connected to a Zoho CRM organization.")
+    crm_org_id = str(crm_org.get("id") or "")
+    # The first ERP organization connected to a CRM organization syncs both ways; later ones fetch only.
+    two_way_taken = CrmConnection.objects.select_for_update().filter(crm_org_id=crm_org_id, two_way_allowed=True)
+    connection = CrmConnection.objects.create(
+        organization=organization,
+        crm_org_id=crm_org_id,
+        crm_org_name=str(crm_org.get("company_name") or "")[:255],
+        crm_edition=crm_edition(crm_org)[:40],
+        crm_currency=str(crm_org.get("iso_code") or "")[:3].upper(),
+        crm_multi_currency=bool(crm_org.get("mc_status")),
+        crm_time_zone=str(crm_org.get("time_zone") or "")[:60],
+        api_domain=api_domain,
+        accounts_url=accounts_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        access_token=access_token,
+        access_token_expires_at=access_token_expires_at,
+        two_way_allowed=not two_way_taken.exists(),
+        connected_by=user,
+    )
+    crm_users_map(connection=connection, crm_users=list(crm_users))
+    ConnectionEvent.objects.create(
+        connection=connection,
+        action="connected",
+        user=user,
+        detail=f"{connection.crm_org_name} ({crm_org_id}), {'two-way' if connection.two_way_allowed else 'one-way'}",
+    )
+    return connection
+
+
+def connection_disable(*, connection: CrmConnection, user) -> CrmConnection:
+    connection.status = ConnectionStatus.DISABLED
+    connection.status_message = ""
+    connection.save(update_fields=["status", "status_message"])
+    ConnectionEvent.objects.create(connection=connection, action="disabled", user=user)
+    return connection
+
+
+def connection_enable(*, connection: CrmConnection, user, crm_org: dict, access_token: str = "",
+                      refresh_token: str = "", access_token_expires_at=None) -> CrmConnection:
+    """Resume a disabled (or de-authorized) connection after the admin chose the CRM organization again."""
+    if str(crm_org.get("id")) != connection.crm_org_id:
+        raise ConnectionRefused(
+            f"This integration is connected to the CRM organization {connection.crm_org_name or connection.crm_org_id}; "
+            "choose that organization to enable it, or delete the integration to connect another one."
+        )
+    check_prerequisites(organization=connection.organization, crm_org=crm_org)
+    fields = ["status", "status_message"]
+    if refresh_token:
+        connection.refresh_token = refresh_token
+        connection.access_token = access_token
+        connection.access_token_expires_at = access_token_expires_at
+        fields += ["refresh_token", "access_token", "access_token_expires_at"]
+    connection.status = ConnectionStatus.ACTIVE
+    connection.status_message = ""
+    connection.save(update_fields=fields)
+    ConnectionEvent.objects.create(connection=connection, action="enabled", user=user)
+    return connection
+
+
+def connection_for(organization: Organization) -> CrmConnection | None:
+    return CrmConnection.objects.filter(organization=organization).first()
+
+
+def token_expiry(expires_in) -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(seconds=int(expires_in or 3600))

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "integration"
+
+urlpatterns = [
+    path("", views.zoho_apps, name="zoho_apps"),
+    path("connect/", views.connect, name="connect"),
+    path("oauth/callback/", views.oauth_callback, name="oauth_callback"),
+    path("select-organization/", views.select_organization, name="select_organization"),
+    path("crm/", views.details, name="details"),
+    path("crm/disable/", views.disable, name="disable"),
+    path("crm/enable/", views.enable, name="enable"),
+]

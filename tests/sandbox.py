@@ -1,0 +1,38 @@
+"""The CRM sandbox as the tests use it: one process per test session, reset to the demo seed per test,
+and the product's settings pointed at it (as `make demo` does)."""
+
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import requests
+
+from crm_sandbox.process import SandboxProcess
+
+
+@pytest.fixture(scope="session")
+def crm_sandbox():
+    with SandboxProcess(seed="demo") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(crm_sandbox, settings):
+    crm_sandbox.reset()
+    crm_sandbox.reset_calls()
+    settings.CRM_ALLOW_LOOPBACK = True
+    settings.ZOHO_CLIENT_ID = crm_sandbox.client_id
+    settings.ZOHO_CLIENT_SECRET = crm_sandbox.client_secret
+    settings.ZOHO_ACCOUNTS_URL = crm_sandbox.base_url
+    return crm_sandbox
+
+
+def consent(auth_url: str, decision: str = "accept") -> str:
+    """Press Accept (or Reject) on the sandbox's consent page; returns the redirect back to us."""
+    parts = urlsplit(auth_url)
+    form = dict(parse_qsl(parts.query))
+    response = requests.post(
+        f"{parts.scheme}://{parts.netloc}/oauth/v2/auth", data={**form, "decision": decision},
+        allow_redirects=False, timeout=10,
+    )
+    assert response.status_code == 302, response.text
+    return response.headers["Location"]
