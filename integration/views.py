@@ -144,7 +144,7 @@ def select_organization(request: HttpRequest) -> HttpResponse:
     except CrmError as error:
         messages.error(request, f"The CRM organizations could not be read: {error}")
         return redirect("integration:zoho_apps")
-    form = SelectOrganizationForm(request.POST or None, crm_orgs=crm_orgs)
+    form = SelectOrganizationForm(request.POST if request.method == "POST" else None, crm_orgs=crm_orgs)
     if request.method == "POST" and form.is_valid():
         crm_org = form.selected()
         try:
@@ -216,7 +216,7 @@ def _module_summaries(connection) -> list[dict]:
 @role_required(*ADMIN_ROLES)
 def disable(request: HttpRequest) -> HttpResponse:
     connection = _get_connection_or_404(request)
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.connection_disable(connection=connection, user=request.user)
         messages.success(request, "The Zoho CRM integration is disabled. Nothing syncs until you enable it.")

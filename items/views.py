@@ -48,7 +48,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _item_form_page(request: HttpRequest, item: Item) -> HttpResponse:
     creating = item.pk is None
-    form = ItemForm(request.POST or None, instance=item, organization=request.organization)
+    form = ItemForm(request.POST if request.method == "POST" else None, instance=item, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         item = form.save(commit=False)
         item.custom_fields = form.collect_custom_fields()

@@ -65,7 +65,7 @@ def vendor_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _vendor_form_page(request: HttpRequest, vendor: Vendor) -> HttpResponse:
     creating = vendor.pk is None
-    form = VendorForm(request.POST or None, instance=vendor, organization=request.organization)
+    form = VendorForm(request.POST if request.method == "POST" else None, instance=vendor, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         vendor = form.save(commit=False)
         vendor.organization = request.organization
@@ -113,7 +113,7 @@ def bill_create(request: HttpRequest) -> HttpResponse:
     initial = {"date": today, "due_date": today + datetime.timedelta(days=30)}
     if request.GET.get("vendor", "").isdigit():
         initial["vendor"] = int(request.GET["vendor"])
-    form = BillForm(request.POST or None, initial=initial, organization=request.organization)
+    form = BillForm(request.POST if request.method == "POST" else None, initial=initial, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
             bill = services.bill_create(organization=request.organization, **form.cleaned_data)

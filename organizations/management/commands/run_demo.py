@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from crm_sandbox.app import DEFAULT_CLIENT_ID as SANDBOX_CLIENT_ID
+from crm_sandbox.app import DEFAULT_CLIENT_SECRET as SANDBOX_CLIENT_SECRET
 from organizations.models import Organization
 from organizations.services import member_create, organization_create
 
@@ -30,7 +32,25 @@ class Command(BaseCommand):
         password = self.ensure_demo_organization()
         port = os.environ.get("PORT", "8000")
         python = sys.executable
+        sandbox_port = os.environ.get("CRM_SANDBOX_PORT", "8765")
+        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        # The demo, and only the demo, talks to the CRM sandbox on loopback.
+        demo_env = {
+            "CRM_ALLOW_LOOPBACK": "1",
+            "ZOHO_ACCOUNTS_URL": sandbox_url,
+            "ZOHO_CLIENT_ID": SANDBOX_CLIENT_ID,
+            "ZOHO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        }
+        os.environ.update(demo_env)
+        settings.CRM_ALLOW_LOOPBACK = True
+        settings.ZOHO_ACCOUNTS_URL = sandbox_url
+        settings.ZOHO_CLIENT_ID = SANDBOX_CLIENT_ID
+        settings.ZOHO_CLIENT_SECRET = SANDBOX_CLIENT_SECRET
         commands = {
+            "crm-sandbox": [
+                python, "-m", "crm_sandbox", "serve", "--port", sandbox_port,
+                "--data", str(settings.VAR_DIR / "crm-sandbox.sqlite3"), "--seed", "demo",
+            ],
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [python, "-m", "celery", "-A", "erp_crm", "worker", "--pool=solo", "--loglevel=INFO"],
             "beat": [
@@ -38,7 +58,10 @@ class Command(BaseCommand):
                 "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
         }
-        self.stdout.write(self.style.SUCCESS(f"\nOpen http://127.0.0.1:{port}/ and log in as {DEMO_USER} / {password}\n"))
+        self.stdout.write(self.style.SUCCESS(
+            f"\nOpen http://127.0.0.1:{port}/ and log in as {DEMO_USER} / {password}\n"
+            f"The Zoho CRM sandbox answers at {sandbox_url} (Settings → Zoho Apps → Connect uses it).\n"
+        ))
         # `kill` (SIGTERM) stops the demo as cleanly as Ctrl-C does.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         processes = {name: subprocess.Popen(cmd, env=os.environ.copy()) for name, cmd in commands.items()}
