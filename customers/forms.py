@@ -7,6 +7,8 @@ from .models import ContactPerson, Customer, InvoiceStatus
 
 CUSTOMER_FIELDS = [
     "customer_type",
+    "first_name",
+    "last_name",
     "display_name",
     "company_name",
     "email",
@@ -41,7 +43,17 @@ class CustomerForm(CustomFieldsFormMixin, forms.ModelForm):
         # ModelForm has put the new instance's empty currency in `initial` already.
         if not self.instance.pk and not self.initial.get("currency"):
             self.initial["currency"] = organization.base_currency
+        self.fields["display_name"].required = False
+        self.fields["display_name"].help_text = "For an individual, left empty it is the first and last name."
         self.add_custom_fields(organization)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("display_name") or "").strip() and not (
+            cleaned.get("customer_type") == "individual" and (cleaned.get("first_name") or cleaned.get("last_name"))
+        ):
+            self.add_error("display_name", "This field is required.")
+        return cleaned
 
     def clean_currency(self):
         currency = (self.cleaned_data.get("currency") or "").upper()

@@ -18,6 +18,8 @@ class Customer(models.Model):
     display_name = models.CharField(max_length=255)
     customer_type = models.CharField(max_length=16, choices=CustomerType.choices, default=CustomerType.BUSINESS)
     company_name = models.CharField(max_length=255, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(max_length=254, blank=True)
     phone = models.CharField(max_length=50, blank=True)
     website = models.CharField(max_length=255, blank=True)
@@ -42,8 +44,8 @@ class Customer(models.Model):
         ordering = ["display_name", "id"]
         indexes = [
             models.Index(fields=["organization", "display_name", "id"], name="customer_org_name"),
-            models.Index(fields=["organization", "-created_at"], name="customer_org_created"),
-            models.Index(fields=["organization", "is_active", "display_name"], name="customer_org_active_name"),
+            models.Index(fields=["organization", "-created_at", "-id"], name="customer_org_created"),
+            models.Index(fields=["organization", "is_active", "display_name", "id"], name="customer_org_active_name"),
         ]
 
     def __str__(self):
@@ -51,6 +53,9 @@ class Customer(models.Model):
 
     def clean(self):
         self.display_name = (self.display_name or "").strip()
+        if not self.display_name and self.customer_type == CustomerType.INDIVIDUAL:
+            # An individual is called by their name unless told otherwise.
+            self.display_name = " ".join(p for p in (self.first_name.strip(), self.last_name.strip()) if p)
         if not self.display_name:
             raise ValidationError({"display_name": "A customer needs a display name."})
         self.currency = (self.currency or "").upper()

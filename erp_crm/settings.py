@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "vendors",
     "items",
     "integration",
+    "sync",
 ]
 
 MIDDLEWARE = [

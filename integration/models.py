@@ -88,3 +88,96 @@ class ConnectionEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} by {self.user} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SyncModule(models.TextChoices):
+    CUSTOMERS = "customers", "Customers"
+    VENDORS = "vendors", "Vendors"
+    ITEMS = "items", "Items"
+
+
+class CrmSource(models.TextChoices):
+    ACCOUNTS = "accounts", "Accounts"
+    CONTACTS = "contacts", "Contacts"
+    ACCOUNTS_AND_CONTACTS = "accounts_and_contacts", "Accounts & their Contacts"
+
+
+class Direction(models.TextChoices):
+    FETCH = "fetch", "Fetch from CRM"
+    BOTH = "both", "Sync both ways"
+
+
+class DuplicateKey(models.TextChoices):
+    NAME = "name", "Name"
+    SKU = "sku", "SKU"
+
+
+class DuplicateAction(models.TextChoices):
+    CLONE = "clone", "Clone"
+    OVERWRITE = "overwrite", "Overwrite"
+    SKIP = "skip", "Skip"
+
+
+class ModuleConfig(models.Model):
+    """How one ERP module syncs with the CRM. Changes apply to the next run."""
+
+    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="module_configs")
+    module = models.CharField(max_length=16, choices=SyncModule.choices)
+    crm_source = models.CharField(max_length=24, choices=CrmSource.choices, blank=True)
+    include_orphan_contacts = models.BooleanField(default=False)
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.FETCH)
+    duplicate_key = models.CharField(max_length=8, choices=DuplicateKey.choices, default=DuplicateKey.NAME)
+    duplicate_action = models.CharField(max_length=10, choices=DuplicateAction.choices, default=DuplicateAction.SKIP)
+    crm_view_id = models.CharField(max_length=40, blank=True, help_text="Custom view of the main CRM module")
+    contact_view_id = models.CharField(max_length=40, blank=True, help_text="Contacts view (Accounts & Contacts)")
+    paused = models.BooleanField(default=False)
+    interval_minutes = models.PositiveIntegerField(default=120)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Per CRM module: {"Accounts": {"modified": iso, "deleted": iso}, ...}; advanced by the sync engine.
+    crm_cursor = models.JSONField(default=dict, blank=True)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+    configured = models.BooleanField(default=False)
+    configured_at = models.DateTimeField(null=True, blank=True)
+    configured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "module"], name="one_config_per_module"),
+            models.CheckConstraint(
+                condition=~(Q(duplicate_key="sku") & Q(duplicate_action="clone")), name="sku_duplicates_never_clone"
+            ),
+            models.CheckConstraint(condition=Q(interval_minutes__gte=5), name="interval_at_least_five_minutes"),
+        ]
+
+    def __str__(self):
+        return f"{self.connection.organization}: {self.get_module_display()}"
+
+
+class MappingTarget(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    CONTACT_PERSON = "contact_person", "Contact person"
+    VENDOR = "vendor", "Vendor"
+    ITEM = "item", "Item"
+
+
+class FieldMapping(models.Model):
+    """One ERP field fed by (and, both ways, feeding) one CRM field."""
+
+    module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="field_mappings")
+    target = models.CharField(max_length=16, choices=MappingTarget.choices)
+    crm_module = models.CharField(max_length=40)
+    crm_field = models.CharField(max_length=100)
+    crm_data_type = models.CharField(max_length=40, blank=True)
+    erp_field = models.CharField(max_length=100, help_text="A model field, or cf:<api_name> for a custom field")
+    direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.BOTH)
+
+    class Meta:
+        ordering = ["target", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["module_config", "target", "erp_field"], name="one_crm_field_per_erp_field"),
+        ]
+
+    def __str__(self):
+        return f"{self.crm_module}.{self.crm_field} → {self.target}.{self.erp_field}"

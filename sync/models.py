@@ -1,0 +1,120 @@
+from django.db import models
+from django.db.models import Q
+
+from integration.models import CrmConnection, ModuleConfig
+
+
+class Origin(models.TextChoices):
+    CRM = "crm", "CRM"
+    ERP = "erp", "ERP"
+
+
+class RecordLink(models.Model):
+    """The mapping between one CRM record and one ERP record, with the values both had at the last sync."""
+
+    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="record_links")
+    crm_module = models.CharField(max_length=40)
+    crm_id = models.CharField(max_length=40)
+    erp_model = models.CharField(max_length=40, help_text="customer, contact_person, vendor or item")
+    erp_id = models.BigIntegerField()
+    origin = models.CharField(max_length=4, choices=Origin.choices)
+    crm_modified_time = models.DateTimeField(null=True, blank=True)
+    synced_snapshot = models.JSONField(default=dict, blank=True)
+    last_synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "crm_module", "crm_id"], name="one_link_per_crm_record"),
+            models.UniqueConstraint(fields=["connection", "erp_model", "erp_id"], name="one_link_per_erp_record"),
+        ]
+        indexes = [models.Index(fields=["connection", "erp_model", "last_synced_at"], name="link_erp_synced")]
+
+    def __str__(self):
+        return f"{self.crm_module} {self.crm_id} ⇄ {self.erp_model} {self.erp_id}"
+
+
+class Trigger(models.TextChoices):
+    INITIAL = "initial", "Initial sync"
+    SCHEDULED = "scheduled", "Scheduled"
+    INSTANT = "instant", "Instant sync"
+    RESYNC = "resync", "Re-sync"
+    IMPORT = "import", "Import"
+    METRICS = "metrics", "Accounting metrics"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partly failed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class SyncRun(models.Model):
+    module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="runs")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    pushed = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # One running run per module config: the database is the lock.
+            models.UniqueConstraint(
+                fields=["module_config"], condition=Q(status="running"), name="one_running_run_per_module"
+            ),
+        ]
+        indexes = [models.Index(fields=["module_config", "-queued_at"], name="run_config_queued")]
+
+    def __str__(self):
+        return f"{self.module_config} {self.trigger} {self.status}"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class IssueKind(models.TextChoices):
+    ERROR = "error", "Error"
+    CONFLICT = "conflict", "Conflict"
+    SKIPPED = "skipped", "Skipped"
+
+
+class SyncIssue(models.Model):
+    """A record that failed, conflicted or was skipped in a run, and why."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="issues")
+    kind = models.CharField(max_length=10, choices=IssueKind.choices)
+    crm_module = models.CharField(max_length=40, blank=True)
+    crm_id = models.CharField(max_length=40, blank=True)
+    erp_model = models.CharField(max_length=40, blank=True)
+    erp_id = models.BigIntegerField(null=True, blank=True)
+    field = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+    crm_value = models.TextField(blank=True)
+    erp_value = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.message[:60]}"
