@@ -12,4 +12,6 @@ urlpatterns = [
     path("crm/", views.details, name="details"),
     path("crm/disable/", views.disable, name="disable"),
     path("crm/enable/", views.enable, name="enable"),
+    path("crm/configure/<str:module>/", views.configure_module, name="configure"),
+    path("crm/configure/<str:module>/create-field/", views.create_custom_field, name="create_custom_field"),
 ]

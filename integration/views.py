@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from organizations.permissions import ADMIN_ROLES, role_required
 
-from . import secrets, services
+from . import configuration, secrets, services
 from .crm.client import CrmClient, exchange_grant_code
 from .crm.errors import CrmError
 from .crm.urls import check_crm_url
@@ -231,3 +232,107 @@ def enable(request: HttpRequest) -> HttpResponse:
     if connection.status == ConnectionStatus.NEEDS_REAUTH:
         return redirect("integration:connect")
     return redirect("integration:select_organization")
+
+
+MODULE_LABELS = {"customers": "Customers", "vendors": "Vendors", "items": "Items"}
+
+
+@role_required(*ADMIN_ROLES)
+def configure_module(request: HttpRequest, module: str) -> HttpResponse:
+    if module not in MODULE_LABELS:
+        raise Http404
+    connection = _get_connection_or_404(request)
+    if not connection.is_active:
+        messages.error(request, "Enable the integration before configuring modules.")
+        return redirect("integration:details")
+    module_config = configuration.module_config_for(connection=connection, module=module)
+    try:
+        metadata = configuration.metadata_load(client=services.client_for(connection, retry_budget=20), module=module)
+    except CrmError as error:
+        messages.error(request, f"The CRM's fields and views could not be read: {error}")
+        return redirect("integration:details")
+    posted = request.method == "POST" and "save" in request.POST
+    initial = {
+        "crm_source": request.GET.get("crm_source") or module_config.crm_source,
+        "include_orphan_contacts": module_config.include_orphan_contacts,
+        "direction": module_config.direction,
+        "duplicate_key": module_config.duplicate_key,
+        "duplicate_action": module_config.duplicate_action,
+        "crm_view_id": module_config.crm_view_id,
+        "contact_view_id": module_config.contact_view_id,
+    }
+    form = configuration.ModuleConfigForm(
+        request.POST if posted else None, initial=initial, module_config=module_config, metadata=metadata
+    )
+    if posted and form.is_valid():
+        sync_now = request.POST["save"] == "sync"
+        configuration.module_config_save(
+            module_config=module_config, cleaned=form.cleaned_data, user=request.user, sync_now=sync_now
+        )
+        if sync_now:
+            messages.success(request, f"{MODULE_LABELS[module]} saved; the sync is queued.")
+        else:
+            messages.success(request, f"{MODULE_LABELS[module]} saved. It syncs at the next scheduled run.")
+        return redirect("integration:details")
+    return render(
+        request,
+        "integration/configure_module.html",
+        {
+            "form": form,
+            "module": module,
+            "module_label": MODULE_LABELS[module],
+            "module_config": module_config,
+            "currency_problem": configuration.currency_problem(connection=connection, crm_org=metadata.org),
+            "unmapped": _unmapped_crm_fields(form),
+        },
+    )
+
+
+def _unmapped_crm_fields(form) -> list[dict]:
+    """CRM fields no ERP field is mapped to, offered for "Create custom field"."""
+    rows = []
+    for section in form.sections:
+        if section.target not in ("customer", "vendor", "item"):
+            continue
+        used = {form[key].value() for _, key, _ in form.mapping_rows[section.target]}
+        offered, _ = configuration.catalogue.offered_crm_fields(form.metadata.fields.get(section.crm_module, []))
+        for crm_field in offered:
+            if crm_field["api_name"] in used or crm_field.get("data_type") not in (
+                configuration.catalogue.CUSTOM_FIELD_FOR_CRM_TYPE
+            ):
+                continue
+            if crm_field.get("read_only") or crm_field.get("api_name") in ("Modified_Time", "Created_Time"):
+                continue
+            rows.append({"target": section.target, "crm_module": section.crm_module, "field": crm_field})
+    return rows
+
+
+@role_required(*ADMIN_ROLES)
+@require_POST
+def create_custom_field(request: HttpRequest, module: str) -> HttpResponse:
+    if module not in MODULE_LABELS:
+        raise Http404
+    connection = _get_connection_or_404(request)
+    module_config = configuration.module_config_for(connection=connection, module=module)
+    crm_module = request.POST.get("crm_module", "")
+    target = request.POST.get("target", "")
+    if crm_module not in configuration.CRM_MODULES[module] or target not in ("customer", "vendor", "item"):
+        raise Http404
+    try:
+        crm_fields = services.client_for(connection, retry_budget=20).fields(crm_module)
+    except CrmError as error:
+        messages.error(request, f"The CRM's fields could not be read: {error}")
+        return redirect("integration:configure", module=module)
+    crm_field = next((f for f in crm_fields if f.get("api_name") == request.POST.get("crm_field")), None)
+    if crm_field is None:
+        raise Http404
+    try:
+        definition = configuration.custom_field_from_crm(
+            module_config=module_config, target=target, crm_module=crm_module, crm_field=crm_field
+        )
+    except (ValueError, ValidationError) as error:
+        messages.error(request, f"No custom field was created: {error}")
+    else:
+        messages.success(request, f"Custom field “{definition.label}” created and mapped to {crm_field['api_name']}.")
+    query = f"?crm_source={module_config.crm_source}" if module_config.crm_source else ""
+    return redirect(reverse("integration:configure", args=[module]) + query)

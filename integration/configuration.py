@@ -1,0 +1,318 @@
+"""Configure a module to be synced: the form with every rule of the configuration page, and saving it.
+
+The same form serves the page and the `crm_configure` command, so the rules hold however a
+configuration is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.db import transaction
+from django.utils import timezone
+
+from organizations.models import CustomField
+from organizations.services import custom_field_create
+
+from . import catalogue
+from .crm.client import CrmClient
+from .models import (
+    CrmConnection,
+    CrmSource,
+    Direction,
+    DuplicateAction,
+    DuplicateKey,
+    FieldMapping,
+    ModuleConfig,
+)
+from .signals import sync_requested
+
+CRM_MODULES = {"customers": ("Accounts", "Contacts"), "vendors": ("Vendors",), "items": ("Products",)}
+MAP_PREFIX = "map__"
+
+
+@dataclass
+class CrmMetadata:
+    """What the configuration page reads live from the CRM."""
+
+    org: dict
+    fields: dict[str, list[dict]]  # CRM module -> field metadata
+    views: dict[str, list[dict]]  # CRM module -> custom views
+
+    def field(self, crm_module: str, api_name: str) -> dict | None:
+        return next((f for f in self.fields.get(crm_module, []) if f.get("api_name") == api_name), None)
+
+
+def metadata_load(*, client: CrmClient, module: str) -> CrmMetadata:
+    crm_modules = CRM_MODULES[module]
+    return CrmMetadata(
+        org=client.org(),
+        fields={m: client.fields(m) for m in crm_modules},
+        views={m: client.custom_views(m) for m in crm_modules},
+    )
+
+
+def currency_problem(*, connection: CrmConnection, crm_org: dict) -> str | None:
+    if crm_org.get("mc_status"):
+        crm_currency = str(crm_org.get("iso_code") or "").upper()
+        base = connection.organization.base_currency
+        if crm_currency != base:
+            return (f"Multi-currency is on in the CRM and its base currency is {crm_currency}, but this "
+                    f"organization's base currency is {base}. Fields cannot be mapped until they are the same.")
+    return None
+
+
+def map_key(target: str, erp_field: str) -> str:
+    return f"{MAP_PREFIX}{target}__{erp_field}"
+
+
+class ModuleConfigForm(forms.Form):
+    crm_source = forms.ChoiceField(
+        label="Select Module in Zoho CRM", choices=CrmSource.choices, widget=forms.RadioSelect, required=False
+    )
+    include_orphan_contacts = forms.BooleanField(
+        label="Include contacts that are not associated to any accounts", required=False,
+        help_text="They become individual customers.",
+    )
+    direction = forms.ChoiceField(label="Select the extent of sync", choices=Direction.choices,
+                                  widget=forms.RadioSelect)
+    duplicate_key = forms.ChoiceField(label="Identify duplicates by", choices=DuplicateKey.choices,
+                                      widget=forms.RadioSelect, required=False)
+    duplicate_action = forms.ChoiceField(label="When a duplicate is found", choices=DuplicateAction.choices,
+                                         widget=forms.RadioSelect)
+    crm_view_id = forms.ChoiceField(label="Select the view to be synced", required=False)
+    contact_view_id = forms.ChoiceField(label="Contacts view to be synced", required=False)
+
+    def __init__(self, *args, module_config: ModuleConfig, metadata: CrmMetadata, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.module_config = module_config
+        self.module = module_config.module
+        self.connection = module_config.connection
+        self.metadata = metadata
+        self.crm_source = self._chosen_source()
+        if self.module == "customers" and not self.is_bound:
+            self.initial["crm_source"] = self.crm_source
+        self.sections = catalogue.sections_for(self.module, self.crm_source)
+        self.hints: list[str] = []
+        self._shape_fields()
+        self._add_mapping_fields()
+
+    # --- building the form ------------------------------------------------------------------------------
+
+    def _chosen_source(self) -> str:
+        if self.module != "customers":
+            return ""
+        if self.is_bound:
+            return self.data.get("crm_source") or CrmSource.ACCOUNTS
+        return self.initial.get("crm_source") or self.module_config.crm_source or CrmSource.ACCOUNTS
+
+    def _views_choices(self, crm_module: str):
+        views = self.metadata.views.get(crm_module, [])
+        # The default view is the whole module: offered as "no view", which also keeps the listing sorted
+        # by time (a view forbids sort_by) and costs a third of the API credits.
+        return [("", f"All {crm_module}")] + [
+            (str(v["id"]), v.get("display_value") or v.get("name")) for v in views if not v.get("default")
+        ]
+
+    def _shape_fields(self):
+        main_crm_module = self.sections[0].crm_module if self.sections else CRM_MODULES[self.module][0]
+        if self.module == "customers" and self.crm_source == CrmSource.CONTACTS:
+            main_crm_module = "Contacts"
+        self.fields["crm_view_id"].choices = self._views_choices(main_crm_module)
+        self.fields["crm_view_id"].label = f"Select the {main_crm_module} view to be synced"
+        if self.module != "customers":
+            for name in ("crm_source", "include_orphan_contacts", "contact_view_id"):
+                del self.fields[name]
+        else:
+            self.fields["crm_source"].required = True
+            self.fields["contact_view_id"].choices = self._views_choices("Contacts")
+            if self.crm_source != CrmSource.ACCOUNTS_AND_CONTACTS:
+                del self.fields["include_orphan_contacts"]
+                del self.fields["contact_view_id"]
+        if self.module != "items":
+            del self.fields["duplicate_key"]
+            self.fields["duplicate_action"].help_text = (
+                "Duplicates are found by comparing the CRM "
+                f"{'Vendor Name' if self.module == 'vendors' else 'Account Name'} with the display name here."
+            )
+        else:
+            self.fields["duplicate_key"].required = True
+            self.fields["duplicate_key"].help_text = (
+                "By SKU, the CRM Product Code is compared with the SKU here; Clone is not offered then, and the "
+                "SKU ⇄ Product Code mapping is required. Set Product Name not to allow duplicates in the CRM."
+            )
+        if self.module == "items":
+            self.fields["direction"].help_text = "Sync both ways: items here go to the CRM first."
+        else:
+            self.fields["direction"].help_text = "Sync both ways: CRM records are fetched first."
+        if not self.connection.two_way_allowed:
+            self.fields["direction"].choices = [(Direction.FETCH, Direction.FETCH.label)]
+            self.fields["direction"].help_text = (
+                "This CRM organization syncs both ways with another organization, so only fetching is offered here."
+            )
+
+    def _add_mapping_fields(self):
+        organization = self.connection.organization
+        self.mapping_rows: dict[str, list[tuple[catalogue.ErpField, str, bool]]] = {}
+        existing = {(m.target, m.erp_field): m.crm_field for m in self.module_config.field_mappings.all()}
+        for section in self.sections:
+            offered, hints = catalogue.offered_crm_fields(self.metadata.fields.get(section.crm_module, []))
+            self.hints.extend(h for h in hints if h not in self.hints)
+            choices = [("", "— not mapped —")] + [
+                (f["api_name"], f"{f.get('field_label') or f['api_name']} ({f.get('data_type')})") for f in offered
+            ]
+            defaults = catalogue.DEFAULT_MAPS.get((section.target, section.crm_module), {})
+            offered_names = {f["api_name"] for f in offered}
+            rows = []
+            for erp_field in catalogue.erp_fields(section.target, organization):
+                key = map_key(section.target, erp_field.name)
+                required = erp_field.required or erp_field.name in section.required
+                self.fields[key] = forms.ChoiceField(choices=choices, required=False, label=erp_field.label)
+                if self.module_config.configured or (section.target, erp_field.name) in existing:
+                    initial = existing.get((section.target, erp_field.name), "")
+                else:
+                    initial = defaults.get(erp_field.name, "")
+                    crm_field = self.metadata.field(section.crm_module, initial) if initial else None
+                    if initial not in offered_names or (crm_field and catalogue.incompatibility(erp_field, crm_field)):
+                        initial = ""
+                self.fields[key].initial = initial
+                rows.append((erp_field, key, required))
+            self.mapping_rows[section.target] = rows
+
+    def mapping_sections(self):
+        """For the template: per section its title and rows of (ERP field, bound field, required)."""
+        return [
+            (section, [(erp_field, self[key], required) for erp_field, key, required in self.mapping_rows[section.target]])
+            for section in self.sections
+        ]
+
+    # --- the rules ------------------------------------------------------------------------------------------
+
+    def clean(self):
+        cleaned = super().clean()
+        problem = currency_problem(connection=self.connection, crm_org=self.metadata.org)
+        if problem:
+            raise forms.ValidationError(problem)
+        if cleaned.get("direction") == Direction.BOTH and not self.connection.two_way_allowed:
+            self.add_error("direction", "Sync both ways is not available on this connection.")
+        if self.module == "items":
+            if cleaned.get("duplicate_key") == DuplicateKey.SKU and cleaned.get("duplicate_action") == DuplicateAction.CLONE:
+                self.add_error("duplicate_action", "Clone is not offered when duplicates are identified by SKU.")
+        if self.module == "customers" and "include_orphan_contacts" not in self.fields:
+            cleaned["include_orphan_contacts"] = False
+        if self.module == "customers" and self.data.get("include_orphan_contacts") and (
+            self.crm_source != CrmSource.ACCOUNTS_AND_CONTACTS
+        ):
+            self.add_error("crm_source", "Contacts without an account can only be included with Accounts & their "
+                                         "Contacts.")
+        cleaned["mappings"] = self._clean_mappings(cleaned)
+        return cleaned
+
+    def _clean_mappings(self, cleaned) -> list[FieldMapping]:
+        mappings = []
+        both_ways = cleaned.get("direction") == Direction.BOTH
+        for section in self.sections:
+            for erp_field, key, required in self.mapping_rows[section.target]:
+                crm_name = cleaned.get(key) or ""
+                if not crm_name:
+                    if required:
+                        self.add_error(key, f"{erp_field.label} must be mapped to a CRM field.")
+                    continue
+                crm_field = self.metadata.field(section.crm_module, crm_name)
+                if crm_field is None:
+                    self.add_error(key, f"{crm_name} is not a field of {section.crm_module} in the CRM.")
+                    continue
+                problem = catalogue.incompatibility(erp_field, crm_field)
+                if problem:
+                    self.add_error(key, problem)
+                    continue
+                # A read-only CRM field (formula, auto-number, full name) can only be fetched.
+                read_only = bool(crm_field.get("read_only") or crm_field.get("field_read_only"))
+                mappings.append(FieldMapping(
+                    target=section.target, crm_module=section.crm_module, crm_field=crm_name,
+                    crm_data_type=crm_field.get("data_type") or "", erp_field=erp_field.name,
+                    direction=Direction.BOTH if both_ways and not read_only else Direction.FETCH,
+                ))
+        if self.module == "items" and cleaned.get("duplicate_key") == DuplicateKey.SKU:
+            if not any(m.erp_field == "sku" and m.crm_field == "Product_Code" for m in mappings):
+                self.add_error(map_key("item", "sku"),
+                               "Identifying duplicates by SKU needs SKU mapped to the CRM Product Code.")
+        return mappings
+
+
+@transaction.atomic
+def module_config_save(*, module_config: ModuleConfig, cleaned: dict, user, sync_now: bool) -> ModuleConfig:
+    """Save the configuration and its mapping; with sync_now, ask for the first (or next) sync."""
+    first_time = not module_config.configured
+    module_config.crm_source = cleaned.get("crm_source") or ""
+    module_config.include_orphan_contacts = bool(cleaned.get("include_orphan_contacts"))
+    module_config.direction = cleaned["direction"]
+    module_config.duplicate_key = cleaned.get("duplicate_key") or DuplicateKey.NAME
+    module_config.duplicate_action = cleaned["duplicate_action"]
+    module_config.crm_view_id = cleaned.get("crm_view_id") or ""
+    module_config.contact_view_id = cleaned.get("contact_view_id") or ""
+    module_config.configured = True
+    module_config.configured_at = timezone.now()
+    module_config.configured_by = user
+    module_config.full_clean()
+    module_config.save()
+    module_config.field_mappings.all().delete()
+    for mapping in cleaned["mappings"]:
+        mapping.module_config = module_config
+    FieldMapping.objects.bulk_create(cleaned["mappings"])
+    if sync_now:
+        trigger = "initial" if first_time else "instant"
+        transaction.on_commit(lambda: sync_requested.send(
+            sender=ModuleConfig, module_config=module_config, trigger=trigger, user=user))
+    return module_config
+
+
+def module_config_for(*, connection: CrmConnection, module: str) -> ModuleConfig:
+    config, _ = ModuleConfig.objects.get_or_create(connection=connection, module=module)
+    return config
+
+
+def custom_field_from_crm(*, module_config: ModuleConfig, target: str, crm_module: str, crm_field: dict) -> CustomField:
+    """Create an ERP custom field of a compatible type for a CRM field, and map the two."""
+    data_type = crm_field.get("data_type") or ""
+    field_type = catalogue.CUSTOM_FIELD_FOR_CRM_TYPE.get(data_type)
+    module = catalogue.CUSTOM_FIELD_MODULE.get(target)
+    if field_type is None or module is None:
+        raise ValueError(f"A {data_type} CRM field cannot become a custom field here.")
+    options = []
+    if field_type == "choice":
+        options = [str(v.get("actual_value") or v.get("display_value")) for v in crm_field.get("pick_list_values") or []]
+        options = [o for o in options if o and o != "-None-"]
+    organization = module_config.connection.organization
+    label = crm_field.get("field_label") or crm_field["api_name"]
+    with transaction.atomic():
+        definition = CustomField.objects.filter(organization=organization, module=module,
+                                                api_name=crm_field["api_name"]).first()
+        if definition is None:
+            definition = custom_field_create(organization=organization, module=module, label=label,
+                                             data_type=field_type, api_name=crm_field["api_name"], options=options)
+        FieldMapping.objects.update_or_create(
+            module_config=module_config, target=target, erp_field=f"cf:{definition.api_name}",
+            defaults={"crm_module": crm_module, "crm_field": crm_field["api_name"], "crm_data_type": data_type,
+                      "direction": Direction.BOTH if module_config.direction == Direction.BOTH else Direction.FETCH},
+        )
+    return definition
+
+
+def module_config_json(module_config: ModuleConfig) -> dict:
+    return {
+        "module": module_config.module,
+        "crm_source": module_config.crm_source,
+        "include_orphan_contacts": module_config.include_orphan_contacts,
+        "direction": module_config.direction,
+        "duplicate_key": module_config.duplicate_key,
+        "duplicate_action": module_config.duplicate_action,
+        "views": [v for v in (module_config.crm_view_id, module_config.contact_view_id) if v],
+        "configured": module_config.configured,
+        "mapping": [
+            {"target": m.target, "erp_field": m.erp_field, "crm_module": m.crm_module, "crm_field": m.crm_field,
+             "direction": m.direction}
+            for m in module_config.field_mappings.all()
+        ],
+    }

@@ -1,0 +1,71 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from integration import configuration, services
+from integration.crm.errors import CrmError
+from organizations.models import Organization
+
+
+class Command(BaseCommand):
+    help = "Configure a module to be synced, with the same rules as the configuration page."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", required=True)
+        parser.add_argument("--module", required=True, choices=["customers", "vendors", "items"])
+        parser.add_argument("--crm-source", choices=["accounts", "contacts", "accounts_and_contacts"])
+        parser.add_argument("--include-orphan-contacts", action="store_true")
+        parser.add_argument("--direction", choices=["fetch", "both"], default="fetch")
+        parser.add_argument("--duplicate-key", choices=["name", "sku"], default="name")
+        parser.add_argument("--duplicate-action", choices=["clone", "overwrite", "skip"], default="skip")
+        parser.add_argument("--view", action="append", default=[],
+                            help="CRM custom view id; with Accounts & their Contacts give the Accounts view, "
+                                 "then the Contacts view")
+        parser.add_argument("--map", action="append", default=[], metavar="[TARGET.]ERP_FIELD=CRM_FIELD",
+                            help="e.g. display_name=Account_Name or contact_person.designation=Title")
+        parser.add_argument("--auto-map", action="store_true", help="Start from the suggested pairs")
+        parser.add_argument("--sync-now", action="store_true", help="Queue a sync after saving")
+
+    def handle(self, *args, **options):
+        organization = Organization.objects.filter(name=options["org"]).first()
+        if organization is None:
+            raise CommandError(f"No organization named {options['org']!r}.")
+        connection = services.connection_for(organization)
+        if connection is None or not connection.is_active:
+            raise CommandError(f"{organization.name} has no active Zoho CRM connection.")
+        module = options["module"]
+        module_config = configuration.module_config_for(connection=connection, module=module)
+        try:
+            metadata = configuration.metadata_load(client=services.client_for(connection), module=module)
+        except CrmError as error:
+            raise CommandError(f"The CRM's fields and views could not be read: {error}") from error
+        data = {
+            "crm_source": options["crm_source"] or module_config.crm_source or "accounts",
+            "direction": options["direction"],
+            "duplicate_key": options["duplicate_key"],
+            "duplicate_action": options["duplicate_action"],
+            "crm_view_id": options["view"][0] if options["view"] else "",
+            "contact_view_id": options["view"][1] if len(options["view"]) > 1 else "",
+        }
+        if options["include_orphan_contacts"]:
+            data["include_orphan_contacts"] = "on"
+        # Build the form once unbound to learn the mapping fields and the suggested pairs.
+        probe = configuration.ModuleConfigForm(initial=data, module_config=module_config, metadata=metadata)
+        default_target = probe.sections[0].target
+        for name, field in probe.fields.items():
+            if name.startswith(configuration.MAP_PREFIX):
+                data[name] = field.initial if options["auto_map"] else ""
+        for pair in options["map"]:
+            erp, _, crm = pair.partition("=")
+            target, _, erp_field = erp.rpartition(".")
+            key = configuration.map_key(target or default_target, erp_field)
+            if key not in probe.fields:
+                raise CommandError(f"{erp!r} is not a field that can be mapped here.")
+            data[key] = crm
+        form = configuration.ModuleConfigForm(data, module_config=module_config, metadata=metadata)
+        if not form.is_valid():
+            problems = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+            raise CommandError("The configuration was refused:\n  " + "\n  ".join(problems))
+        configuration.module_config_save(module_config=module_config, cleaned=form.cleaned_data, user=None,
+                                         sync_now=options["sync_now"])
+        self.stdout.write(json.dumps(configuration.module_config_json(module_config), indent=2))

@@ -1,0 +1,225 @@
+"""Configuring customers, vendors and items: every rule of the page, enforced on the server."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from integration.configuration import map_key
+from integration.models import CrmConnection, FieldMapping, ModuleConfig
+from organizations.models import CustomField
+from sync.models import SyncRun
+
+
+def page(client, module, **query):
+    return client.get(reverse("integration:configure", args=[module]), query)
+
+
+def form_data(response, **overrides) -> dict:
+    """The page's own form as a browser would post it, with some fields changed."""
+    form = response.context["form"]
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value in (None, False):
+            continue
+        data[name] = "on" if value is True else value
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def save(client, module, data, how="later"):
+    return client.post(reverse("integration:configure", args=[module]), {**data, "save": how})
+
+
+@pytest.fixture
+def admin(actors, sandbox, connection):
+    return actors.client_for(actors.admin)
+
+
+def test_suggested_pairs_are_mapped_automatically(admin):
+    form = page(admin, "customers").context["form"]
+    assert form[map_key("customer", "display_name")].value() == "Account_Name"
+    assert form[map_key("customer", "billing_zip")].value() == "Billing_Code"
+    items = page(admin, "items").context["form"]
+    assert items[map_key("item", "sku")].value() == "Product_Code"
+    assert items[map_key("item", "rate")].value() == "Unit_Price"
+    assert items[map_key("item", "item_type")].value() == "Product_Type"  # Goods / Services picklist
+
+
+def test_save_and_sync_later_saves_and_queues_nothing(admin, connection):
+    response = save(admin, "customers", form_data(page(admin, "customers")))
+    assert response.status_code == 302
+    config = ModuleConfig.objects.get(connection=connection, module="customers")
+    assert config.configured and config.crm_source == "accounts"
+    assert FieldMapping.objects.filter(module_config=config, erp_field="display_name", crm_field="Account_Name").exists()
+    assert not SyncRun.objects.exists()
+    details = admin.get(reverse("integration:details")).content.decode()
+    assert "Configured" in details and "Edit" in details
+
+
+def test_save_and_sync_queues_the_first_sync_without_pretending_it_ran(
+    admin, connection, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        save(admin, "vendors", form_data(page(admin, "vendors")), how="sync")
+    run = SyncRun.objects.get(module_config__module="vendors")
+    assert run.trigger == "initial" and run.status in ("queued", "running", "succeeded", "partial")
+    assert run.status != "succeeded" or run.added + run.updated + run.skipped + run.failed > 0
+
+
+def test_accounts_and_contacts_with_orphans_and_two_views(admin, connection, sandbox):
+    response = page(admin, "customers", crm_source="accounts_and_contacts")
+    form = response.context["form"]
+    assert "include_orphan_contacts" in form.fields and "contact_view_id" in form.fields
+    account_view = form.fields["crm_view_id"].choices[1][0]
+    contact_view = form.fields["contact_view_id"].choices[1][0]
+    data = form_data(response, crm_source="accounts_and_contacts", include_orphan_contacts="on", direction="both",
+                     duplicate_action="overwrite", crm_view_id=account_view, contact_view_id=contact_view)
+    assert save(admin, "customers", data).status_code == 302
+    config = ModuleConfig.objects.get(module="customers")
+    assert (config.crm_source, config.include_orphan_contacts, config.direction, config.duplicate_action) == (
+        "accounts_and_contacts", True, "both", "overwrite")
+    assert (config.crm_view_id, config.contact_view_id) == (account_view, contact_view)
+    assert FieldMapping.objects.filter(module_config=config, target="contact_person", crm_field="Last_Name").exists()
+
+
+def test_orphan_contacts_are_refused_without_accounts_and_contacts(admin):
+    data = form_data(page(admin, "customers"), include_orphan_contacts="on")
+    response = save(admin, "customers", data)
+    assert "can only be included with Accounts &amp; their Contacts" in response.content.decode()
+    assert not ModuleConfig.objects.filter(configured=True).exists()
+
+
+def test_views_are_read_live_from_the_crm(admin, sandbox):
+    views = sandbox_views = page(admin, "vendors").context["form"].fields["crm_view_id"].choices
+    assert views[0] == ("", "All Vendors") and len(sandbox_views) >= 2
+
+
+def test_an_unknown_view_is_refused(admin):
+    response = save(admin, "vendors", form_data(page(admin, "vendors"), crm_view_id="999"))
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_sync_both_ways_is_not_offered_on_a_one_way_connection(admin, connection):
+    CrmConnection.objects.filter(pk=connection.pk).update(two_way_allowed=False)
+    response = page(admin, "customers")
+    assert [c[0] for c in response.context["form"].fields["direction"].choices] == ["fetch"]
+    refused = save(admin, "customers", form_data(response, direction="both"))
+    assert "Select a valid choice" in refused.content.decode()
+    assert not ModuleConfig.objects.filter(configured=True).exists()
+
+
+def test_items_by_sku_never_clone(admin):
+    response = save(admin, "items", form_data(page(admin, "items"), duplicate_key="sku", duplicate_action="clone"))
+    assert "Clone is not offered when duplicates are identified by SKU." in response.content.decode()
+
+
+def test_items_by_sku_need_the_sku_product_code_mapping(admin):
+    data = form_data(page(admin, "items"), duplicate_key="sku", duplicate_action="overwrite",
+                     **{map_key("item", "sku"): ""})
+    response = save(admin, "items", data)
+    assert "Identifying duplicates by SKU needs SKU mapped to the CRM Product Code." in response.content.decode()
+    data[map_key("item", "sku")] = "Product_Code"
+    assert save(admin, "items", data).status_code == 302
+
+
+def test_required_erp_fields_must_be_mapped(admin):
+    response = save(admin, "customers", form_data(page(admin, "customers"), **{map_key("customer", "display_name"): ""}))
+    assert "Display name must be mapped to a CRM field." in response.content.decode()
+
+
+def test_a_text_crm_field_cannot_feed_a_decimal_field(admin):
+    response = save(admin, "items", form_data(page(admin, "items"), **{map_key("item", "rate"): "Product_Name"}))
+    content = response.content.decode()
+    assert "cannot feed Selling price (decimal)" in content
+    assert not ModuleConfig.objects.filter(configured=True).exists()
+
+
+def test_a_picklist_feeds_a_choice_field_only_when_its_options_cover_it(admin, actors):
+    CustomField.objects.create(organization=actors.organization, module="customers", label="Segment",
+                               api_name="Segment", data_type="choice", options=["Retail"])
+    data = form_data(page(admin, "customers"), **{map_key("customer", "cf:Segment"): "Industry"})
+    response = save(admin, "customers", data)
+    assert "has values that Segment does not offer" in response.content.decode()
+
+
+def test_fields_only_on_another_layout_are_not_offered_and_the_page_says_why(admin):
+    response = page(admin, "accounts" if False else "customers")
+    choices = [c[0] for c in response.context["form"].fields[map_key("customer", "notes")].choices]
+    assert "Wholesale_Discount" not in choices
+    assert "Wholesale Discount is only on the Wholesale layout" in response.content.decode()
+
+
+def test_read_only_crm_fields_are_mapped_fetch_only_when_syncing_both_ways(admin):
+    data = form_data(page(admin, "customers", crm_source="contacts"), crm_source="contacts", direction="both",
+                     **{map_key("customer", "display_name"): "Full_Name"})
+    assert save(admin, "customers", data).status_code == 302
+    mapping = FieldMapping.objects.get(erp_field="display_name")
+    assert (mapping.crm_field, mapping.direction) == ("Full_Name", "fetch")
+    assert FieldMapping.objects.get(erp_field="last_name").direction == "both"
+
+
+def test_create_custom_field_makes_a_compatible_erp_field_and_maps_it(admin, actors):
+    page(admin, "customers")
+    response = admin.post(
+        reverse("integration:create_custom_field", args=["customers"]),
+        {"target": "customer", "crm_module": "Accounts", "crm_field": "Industry"},
+    )
+    assert response.status_code == 302
+    field = CustomField.objects.get(organization=actors.organization, module="customers", api_name="Industry")
+    assert field.data_type == "choice" and "Retail" in field.options and "-None-" not in field.options
+    form = page(admin, "customers").context["form"]
+    assert form[map_key("customer", "cf:Industry")].value() == "Industry"
+    assert form[map_key("customer", "display_name")].value() == "Account_Name"  # suggestions kept
+    employees = admin.post(reverse("integration:create_custom_field", args=["customers"]),
+                           {"target": "customer", "crm_module": "Accounts", "crm_field": "Employees"})
+    assert employees.status_code == 302
+    assert CustomField.objects.get(api_name="Employees").data_type == "number"
+
+
+def test_mapping_is_refused_when_crm_multi_currency_differs(admin, sandbox):
+    sandbox.set_org(mc_status=True, iso_code="EUR")
+    response = page(admin, "customers")
+    assert "base currency is EUR" in response.content.decode()
+    refused = save(admin, "customers", form_data(response))
+    assert "Fields cannot be mapped until they are the same" in refused.content.decode()
+    assert not ModuleConfig.objects.filter(configured=True).exists()
+
+
+def test_editing_applies_to_the_next_run(admin):
+    save(admin, "vendors", form_data(page(admin, "vendors")))
+    response = page(admin, "vendors")
+    assert response.context["form"]["duplicate_action"].value() == "skip"
+    save(admin, "vendors", form_data(response, duplicate_action="clone"))
+    assert ModuleConfig.objects.get(module="vendors").duplicate_action == "clone"
+
+
+@pytest.mark.parametrize("role", ["finance", "ops"])
+def test_only_admins_configure(actors, sandbox, connection, role):
+    client = actors.client_for(getattr(actors, role))
+    assert client.get(reverse("integration:configure", args=["customers"])).status_code == 403
+    assert client.post(reverse("integration:create_custom_field", args=["customers"])).status_code == 403
+
+
+def run_configure(*args) -> dict:
+    out = StringIO()
+    call_command("crm_configure", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_crm_configure_command_applies_the_same_rules(actors, sandbox, connection):
+    org = actors.organization.name
+    result = run_configure("--org", org, "--module", "customers", "--crm-source", "accounts_and_contacts",
+                           "--include-orphan-contacts", "--direction", "both", "--duplicate-action", "overwrite",
+                           "--auto-map", "--map", "contact_person.designation=Department")
+    assert result["crm_source"] == "accounts_and_contacts" and result["include_orphan_contacts"] is True
+    assert {"target": "contact_person", "erp_field": "designation", "crm_module": "Contacts",
+            "crm_field": "Department", "direction": "both"} in result["mapping"]
+    with pytest.raises(CommandError, match="Clone is not offered"):
+        run_configure("--org", org, "--module", "items", "--duplicate-key", "sku", "--duplicate-action", "clone",
+                      "--auto-map")
+    with pytest.raises(CommandError, match="must be mapped"):
+        run_configure("--org", org, "--module", "vendors")
