@@ -180,6 +180,11 @@ class ModuleConfigForm(forms.Form):
                 rows.append((erp_field, key, required))
             self.mapping_rows[section.target] = rows
 
+    @property
+    def chosen_source(self) -> str:
+        """The CRM module choice the page is showing (templates cannot reach `crm_source`: it is a field)."""
+        return self.crm_source
+
     def mapping_sections(self):
         """For the template: per section its title and rows of (ERP field, bound field, required)."""
         return [

@@ -19,7 +19,7 @@ from .crm.client import CrmClient, exchange_grant_code
 from .crm.errors import CrmError
 from .crm.urls import check_crm_url
 from .forms import ConfirmForm, SelectOrganizationForm
-from .models import ConnectionStatus
+from .models import ConnectionStatus, CrmSource
 
 PENDING = "zoho_pending_authorization"
 
@@ -334,5 +334,6 @@ def create_custom_field(request: HttpRequest, module: str) -> HttpResponse:
         messages.error(request, f"No custom field was created: {error}")
     else:
         messages.success(request, f"Custom field “{definition.label}” created and mapped to {crm_field['api_name']}.")
-    query = f"?crm_source={module_config.crm_source}" if module_config.crm_source else ""
+    crm_source = request.POST.get("crm_source") or module_config.crm_source
+    query = f"?crm_source={crm_source}" if crm_source in CrmSource.values else ""
     return redirect(reverse("integration:configure", args=[module]) + query)

@@ -1,5 +1,5 @@
 from .actors import actors  # noqa: F401  (fixture)
-from .sandbox import crm_sandbox, sandbox  # noqa: F401  (fixtures)
+from .sandbox import connection, crm_sandbox, sandbox  # noqa: F401  (fixtures)
 
 
 def pytest_configure(config):

@@ -7,6 +7,8 @@ import pytest
 import requests
 
 from crm_sandbox.process import SandboxProcess
+from integration import services
+from integration.crm.client import CrmClient
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +38,33 @@ def consent(auth_url: str, decision: str = "accept") -> str:
     )
     assert response.status_code == 302, response.text
     return response.headers["Location"]
+
+
+def sandbox_client(sandbox, **options) -> CrmClient:
+    arguments = {
+        "api_domain": sandbox.base_url,
+        "accounts_url": sandbox.base_url,
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret,
+        "refresh_token": sandbox.refresh_token,
+        "allow_loopback": True,
+        "backoff_base": 0.01,
+        "backoff_cap": 0.05,
+    }
+    return CrmClient(**{**arguments, **options})
+
+
+@pytest.fixture
+def connection(sandbox, actors):
+    crm = sandbox_client(sandbox)
+    return services.connection_create(
+        organization=actors.organization,
+        user=actors.admin,
+        crm_org=crm.org(),
+        api_domain=sandbox.base_url,
+        accounts_url=sandbox.base_url,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        refresh_token=sandbox.refresh_token,
+        crm_users=crm.users(),
+    )

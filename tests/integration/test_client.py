@@ -15,8 +15,7 @@ from integration.crm.errors import (
     CrmUrlNotAllowed,
 )
 from integration.crm.urls import check_crm_url
-
-from .conftest import sandbox_client
+from tests.sandbox import sandbox_client
 
 
 def test_pages_through_every_record_once(crm_client, sandbox):

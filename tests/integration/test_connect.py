@@ -7,9 +7,7 @@ from django.urls import reverse
 from integration import services
 from integration.models import ConnectionStatus, CrmConnection
 from tests.factories import MembershipFactory, OrganizationFactory
-from tests.sandbox import consent
-
-from .conftest import sandbox_client
+from tests.sandbox import consent, sandbox_client
 
 
 def authorize(client, decision="accept"):

@@ -1,0 +1,159 @@
+"""The running sandbox: its store, its configuration knobs, call counters and server-side cursors."""
+
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+
+from . import seed as seeding
+from .schema import MODULES, fields_of
+from .store import Store, system_unique_fields
+from .times import parse_offset
+
+DEFAULT_CLIENT_ID = "1000.SANDBOXCLIENT0000000000000000"
+DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
+DEFAULT_REFRESH_TOKEN = "1000.sandboxrefresh.0000000000000000000000000000000"
+
+DEFAULT_CONFIG = {
+    "latency_ms": 0,
+    "error_rate_5xx": 0.0,
+    "error_rate_429": 0.0,
+    "drop_rate": 0.0,
+    "timeout_rate": 0.0,
+    "timeout_ms": 30000,
+    "page_token_ceiling": 100000,
+    "discrete_ceiling": 2000,
+    "rate_limit_per_minute": 0,
+    "access_token_lifetime": 3600,
+    "utc_offset": "-05:00",
+    "fault_seed": None,
+}
+
+_RATES = {"error_rate_5xx", "error_rate_429", "drop_rate", "timeout_rate"}
+PAGE_TOKEN_LIFETIME = 86400
+
+
+class Reply:
+    """What a handler returns: a status, a JSON body (None for 204/304) and extra headers."""
+
+    def __init__(self, status: int, body: dict | list | None = None, headers: dict | None = None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def check_config(values: dict) -> dict:
+    """Validate a partial configuration; raises ValueError naming the bad key."""
+    clean = {}
+    for key, value in values.items():
+        if key not in DEFAULT_CONFIG:
+            raise ValueError(f"unknown setting {key!r}")
+        if key == "utc_offset":
+            parse_offset(value)
+        elif key == "fault_seed":
+            if value is not None and not isinstance(value, int):
+                raise ValueError("fault_seed must be an integer or null")
+        elif key in _RATES:
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+                raise ValueError(f"{key} must be a number between 0 and 1")
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{key} must be a non-negative integer")
+        clean[key] = value
+    return clean
+
+
+class Sandbox:
+    def __init__(self, data_path: str, *, seed_name: str = "demo", seed_sizes: dict | None = None,
+                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+                 refresh_token: str = DEFAULT_REFRESH_TOKEN, config: dict | None = None):
+        self.store = Store(data_path)
+        self.seed_name = seed_name
+        self.seed_sizes = seed_sizes
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_token = refresh_token
+        self.start_config = {**DEFAULT_CONFIG, **check_config(config or {})}
+        self.lock = threading.Lock()
+        self.page_tokens: dict[str, dict] = {}
+        self._custom_fields: dict[str, list[dict]] = {}
+        self._restore_config()
+        wanted = {"name": seed_name, "sizes": seeding.effective_sizes(seed_name, seed_sizes)}
+        if self.store.get_meta("seed") != wanted:
+            seeding.seed(self.store, seed_name, seed_sizes)
+        self.store.ensure_indexes(self.unique_fields())
+        self._register_refresh_token()
+
+    # --- state ----------------------------------------------------------------------------------------
+
+    def _restore_config(self) -> None:
+        self.config = dict(self.start_config)
+        self.rng = random.Random(self.config["fault_seed"])
+        self.reset_calls()
+        self.rate_window = (0, 0)
+
+    def configure(self, values: dict) -> dict:
+        clean = check_config(values)
+        with self.lock:
+            self.config.update(clean)
+            if "fault_seed" in clean:
+                self.rng = random.Random(clean["fault_seed"])
+        return dict(self.config)
+
+    def reset(self) -> None:
+        """Back to the seed data and the configuration the server started with."""
+        seeding.seed(self.store, self.seed_name, self.seed_sizes)
+        with self.lock:
+            self.page_tokens.clear()
+            self._custom_fields.clear()
+            self._restore_config()
+        self.store.ensure_indexes(self.unique_fields())
+        self._register_refresh_token()
+
+    def reset_calls(self) -> None:
+        self.calls: Counter = Counter()
+        self.faults: Counter = Counter()
+
+    def _register_refresh_token(self) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO grants(token, kind, expires_at, revoked) VALUES (?, 'refresh', NULL, 0) "
+                "ON CONFLICT(token) DO UPDATE SET revoked = 0",
+                (self.refresh_token,),
+            )
+
+    @property
+    def offset(self) -> int:
+        return parse_offset(self.config["utc_offset"])
+
+    def now(self) -> int:
+        return int(time.time())
+
+    def new_token(self) -> str:
+        return secrets.token_hex(32)
+
+    # --- fields -----------------------------------------------------------------------------------------
+
+    def fields(self, module: str) -> list[dict]:
+        custom = self._custom_fields.get(module)
+        if custom is None:
+            custom = self._custom_fields[module] = self.store.custom_fields(module)
+        return fields_of(module, custom)
+
+    def field_map(self, module: str) -> dict[str, dict]:
+        return {field["api_name"]: field for field in self.fields(module)}
+
+    def forget_fields(self, module: str) -> None:
+        self._custom_fields.pop(module, None)
+
+    def unique_fields(self) -> list[tuple[str, str, bool]]:
+        found = system_unique_fields()
+        for module in MODULES:
+            for field in self.fields(module):
+                if field["unique"]:
+                    found.append((module, field["api_name"], is_case_sensitive(field)))
+        return found
+
+
+def is_case_sensitive(field: dict) -> bool:
+    return str(field["unique"].get("casesensitive", "false")).lower() == "true"
