@@ -7,5 +7,6 @@ urlpatterns = [
     path("purchases/", include("vendors.urls")),
     path("items/", include("items.urls")),
     path("settings/zoho/", include("integration.urls")),
+    path("sync/", include("sync.urls")),
     path("django-admin/", admin.site.urls),
 ]

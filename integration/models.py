@@ -33,6 +33,9 @@ class CrmConnection(models.Model):
     status = models.CharField(max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.ACTIVE)
     status_message = models.CharField(max_length=500, blank=True)
     two_way_allowed = models.BooleanField(default=False)
+    # Invoice changes ask for one accounting-metrics push a minute later; set while one is pending.
+    metrics_due_at = models.DateTimeField(null=True, blank=True)
+    metrics_pushed_at = models.DateTimeField(null=True, blank=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

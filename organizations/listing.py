@@ -4,17 +4,34 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
+from django.utils.functional import cached_property
 
 PAGE_SIZE = 25
 
 
 class ListPaginator(Paginator):
-    """A paginator whose deep pages look up their ids first, then load only those rows.
+    """A paginator that finds a page's ids first and then loads just those rows, in one query each.
 
-    With a plain `OFFSET 50000` the database fetches and drops 50,000 whole rows. The ids alone come
-    from the sort's index without touching the table (an index-only scan), and the page's 25 rows
-    are then loaded by primary key: still one query, with the ids as a subquery.
+    Without a search, a deep page's `OFFSET 50000` would fetch and drop 50,000 whole rows; the ids
+    alone come from the sort's index (an index-only scan), as a subquery of the page's query.
+
+    With a search (`ids_first`), all matching ids are read at once, in order, and counted in Python:
+    the database reads the matches once instead of twice (count, then page). It also keeps PostgreSQL
+    from walking the whole sort index for page 1 of a term whose matches sort late ("Willow ..."),
+    which a `LIMIT 25` invites when the term looks common.
     """
+
+    def __init__(self, object_list, per_page, *, ids_first: bool = False, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.ids_first = ids_first
+
+    @cached_property
+    def matching_ids(self) -> list:
+        return list(self.object_list.values_list("pk", flat=True))
+
+    @cached_property
+    def count(self) -> int:
+        return len(self.matching_ids) if self.ids_first else super().count
 
     def page(self, number):
         number = self.validate_number(number)
@@ -22,10 +39,13 @@ class ListPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        if bottom == 0:
-            return self._get_page(self.object_list[bottom:top], number, self)
-        ids = self.object_list.values("pk")[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+        if self.ids_first:
+            rows = self.object_list.filter(pk__in=self.matching_ids[bottom:top])
+        elif bottom == 0:
+            rows = self.object_list[:top]
+        else:
+            rows = self.object_list.filter(pk__in=self.object_list.values("pk")[bottom:top])
+        return self._get_page(rows, number, self)
 
 
 @dataclass
@@ -69,5 +89,5 @@ def list_state(request, queryset: QuerySet, spec: ListSpec) -> ListState:
             condition |= Q(**{f"{name}__icontains": q})
         queryset = queryset.filter(condition)
     queryset = queryset.order_by(*spec.sorts[sort][1])
-    page = ListPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = ListPaginator(queryset, PAGE_SIZE, ids_first=bool(q)).get_page(request.GET.get("page"))
     return ListState(q=q, view=view, sort=sort, page=page, spec=spec)

@@ -21,13 +21,20 @@ class RecordLink(models.Model):
     crm_modified_time = models.DateTimeField(null=True, blank=True)
     synced_snapshot = models.JSONField(default=dict, blank=True)
     last_synced_at = models.DateTimeField(auto_now=True)
+    # Set when the CRM record was deleted but the ERP record was kept (it has transactions, or came from
+    # the ERP): the link stays as a tombstone so that a two-way sync does not push the record back.
+    crm_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["connection", "crm_module", "crm_id"], name="one_link_per_crm_record"),
             models.UniqueConstraint(fields=["connection", "erp_model", "erp_id"], name="one_link_per_erp_record"),
         ]
-        indexes = [models.Index(fields=["connection", "erp_model", "last_synced_at"], name="link_erp_synced")]
+        indexes = [
+            models.Index(fields=["connection", "erp_model", "last_synced_at"], name="link_erp_synced"),
+            # "CRM Customers" asks, per listed record, whether a link exists, whatever the connection.
+            models.Index(fields=["erp_model", "erp_id"], name="link_erp_record"),
+        ]
 
     def __str__(self):
         return f"{self.crm_module} {self.crm_id} ⇄ {self.erp_model} {self.erp_id}"

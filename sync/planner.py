@@ -1,0 +1,345 @@
+"""The sync rules as a pure function: from one page of CRM records, their links and the ERP rows to a
+list of actions. No database, no network: everything it needs comes in as plain values.
+
+DESIGN.md 5.1 is the specification. Per linked record and field, a three-way merge of base (the link's
+snapshot), crm (incoming) and erp (current): a one-sided change is copied to the other side, a change
+on both sides to different values is a conflict that the module's first side wins. Records without a
+link go through the duplicate rule (clone | overwrite | skip), comparing trimmed, case-folded keys with
+ERP rows that have no link. The applier writes the actions; a dry run shows them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from .mapping import ConversionError, FieldSpec, round_trip
+
+MISSING = object()  # a field the snapshot does not know (newly mapped, or a new link)
+OWNER_KEY = "_owner"  # CRM user id of the record's owner, kept on the link
+PARENT_KEY = "_account"  # a contact person's CRM account id
+
+
+class Kind:
+    CREATE = "create"  # a new ERP record and its link
+    LINK = "link"  # an existing ERP record is linked (duplicate rule "overwrite") and takes CRM values
+    UPDATE = "update"  # changes to the ERP record, the CRM record, or both
+    CONFLICT = "conflict"  # an update in which a field changed on both sides
+    NOOP = "noop"  # nothing to write (replays and our own echoes)
+    SKIP = "skip"  # deliberately left alone, with an issue saying why
+    ERROR = "error"  # could not be synced, with an issue saying why
+    DELETE = "delete"  # the ERP record goes (deleted in the CRM)
+    UNLINK = "unlink"  # the link goes, the ERP record stays (deleted in the CRM, but kept)
+
+
+@dataclass
+class Incoming:
+    """One CRM record, already converted under the mapping."""
+
+    crm_id: str
+    values: dict[str, Any]
+    errors: list[ConversionError] = field(default_factory=list)
+    modified: datetime.datetime | None = None
+    owner_id: str | None = None
+    parent_crm_id: str | None = None  # contact persons: the CRM account
+    parent_erp_id: int | None = None  # ... and the customer it is linked to
+
+
+@dataclass
+class LinkState:
+    erp_model: str
+    erp_id: int
+    origin: str
+    snapshot: dict
+    link_id: int | None = None
+
+
+@dataclass
+class ErpRow:
+    erp_id: int
+    values: dict[str, Any]  # canonical values under the mapping
+    parent_id: int | None = None  # contact persons: their customer
+    is_primary: bool = False
+    label: str = ""  # how to name it in messages
+
+
+@dataclass
+class Issue:
+    kind: str  # error | conflict | skipped (SyncIssue kinds)
+    message: str
+    field: str = ""
+    crm_value: Any = None
+    erp_value: Any = None
+
+
+@dataclass
+class Action:
+    kind: str
+    crm_id: str
+    erp_id: int | None = None
+    erp_changes: dict[str, Any] = field(default_factory=dict)  # ERP field -> canonical value to write
+    push: dict[str, Any] = field(default_factory=dict)  # ERP field -> canonical value to send to the CRM
+    snapshot: dict[str, Any] = field(default_factory=dict)  # the link's snapshot after this action
+    base: dict[str, Any] = field(default_factory=dict)  # the link's snapshot before it
+    issues: list[Issue] = field(default_factory=list)
+    modified: datetime.datetime | None = None
+    parent_id: int | None = None  # contact persons: customer to attach to (create / move)
+    make_primary: bool = False
+    retire: LinkState | None = None  # a link this CRM record leaves (its ERP record changed kind or is gone)
+    retire_record: bool = False  # ... and that ERP record goes with it (when it came from the CRM)
+    deactivate: bool = False  # deletions: keep the ERP record, inactive
+
+    @property
+    def writes_erp(self) -> bool:
+        return self.kind in (Kind.CREATE, Kind.LINK) or bool(self.erp_changes)
+
+
+@dataclass
+class PlanInput:
+    specs: list[FieldSpec]
+    erp_model: str
+    crm_wins: bool  # the module's first side: CRM for customers and vendors, ERP for items
+    incoming: list[Incoming]
+    links: dict[str, LinkState] = field(default_factory=dict)  # crm_id -> link (any ERP model)
+    rows: dict[int, ErpRow] = field(default_factory=dict)  # linked rows and duplicate candidates
+    duplicate_field: str | None = None  # ERP field compared for duplicates
+    duplicate_action: str = "skip"
+    candidates: dict[str, list[int]] = field(default_factory=dict)  # normalised key -> unlinked ERP ids
+    unique_field: str | None = None  # an ERP field unique when set (item SKU)
+    unique_taken: dict[str, int] = field(default_factory=dict)  # its values in use -> ERP id
+    has_parent: bool = False  # contact persons
+    parents_with_primary: set[int] = field(default_factory=set)
+
+
+def normalise(value) -> str:
+    """The duplicate key: trimmed and case-folded."""
+    return str(value or "").strip().casefold()
+
+
+def merge_field(spec: FieldSpec, base, crm, erp, *, crm_wins: bool) -> tuple[Any, str]:
+    """(merged value, what happened): "", "erp" (copy to ERP), "crm" (copy to CRM), "conflict-crm" or
+    "conflict-erp" (both changed; the named side won)."""
+    if not spec.two_way:
+        # CRM -> ERP only: the snapshot follows the CRM; a local ERP edit stands until the CRM changes.
+        if base is MISSING or crm != base:
+            return crm, ("erp" if erp != crm else "")
+        return crm, ""
+    if crm == erp:
+        return crm, ""
+    if base is MISSING:
+        return (crm, "erp") if crm_wins else (erp, "crm")
+    if erp == base:
+        return crm, "erp"
+    if crm == base:
+        return erp, "crm"
+    return (crm, "conflict-crm") if crm_wins else (erp, "conflict-erp")
+
+
+def merge(specs: list[FieldSpec], base: dict, crm: dict, erp: dict, *, crm_wins: bool) -> Action:
+    """The three-way merge of one linked record, field by field (crm_id and erp_id left to the caller)."""
+    action = Action(kind=Kind.NOOP, crm_id="", base=dict(base))
+    for spec in specs:
+        name = spec.erp_field
+        crm_value = crm.get(name, MISSING)
+        erp_value = erp.get(name, MISSING)
+        if crm_value is MISSING:
+            continue
+        merged, outcome = merge_field(spec, base.get(name, MISSING), crm_value, erp_value, crm_wins=crm_wins)
+        action.snapshot[name] = merged
+        if outcome in ("erp", "conflict-crm"):
+            action.erp_changes[name] = merged
+        elif outcome in ("crm", "conflict-erp"):
+            action.push[name] = merged
+        if outcome.startswith("conflict"):
+            winner = "CRM" if outcome == "conflict-crm" else "ERP"
+            action.issues.append(Issue(
+                kind="conflict", field=name, crm_value=crm_value, erp_value=erp_value,
+                message=f"{name} changed in both the CRM and the ERP since the last sync; the {winner} value was kept.",
+            ))
+    if action.issues:
+        action.kind = Kind.CONFLICT
+    elif action.erp_changes or action.push:
+        action.kind = Kind.UPDATE
+    return action
+
+
+def _label(row: ErpRow) -> str:
+    return row.label or f"#{row.erp_id}"
+
+
+def plan(data: PlanInput) -> list[Action]:
+    """One action per incoming record, in order. Pure: `data` is not modified."""
+    candidates = {key: list(ids) for key, ids in data.candidates.items()}
+    unique_taken = dict(data.unique_taken)
+    with_primary = set(data.parents_with_primary)
+    actions: list[Action] = []
+    seen: set[str] = set()
+    for record in data.incoming:
+        if record.crm_id in seen:
+            continue  # the same record twice in a page: the first one stands (the CRM sorts newest last)
+        seen.add(record.crm_id)
+        action = _plan_one(data, record, candidates, unique_taken, with_primary)
+        action.crm_id = record.crm_id
+        action.modified = record.modified
+        actions.append(action)
+    return actions
+
+
+def _meta(data: PlanInput, record: Incoming) -> dict:
+    meta = {OWNER_KEY: record.owner_id}
+    if data.has_parent:
+        meta[PARENT_KEY] = record.parent_crm_id
+    return meta
+
+
+def _plan_one(data: PlanInput, record: Incoming, candidates, unique_taken, with_primary) -> Action:
+    if record.errors:
+        return Action(kind=Kind.ERROR, crm_id=record.crm_id, issues=[
+            Issue(kind="error", field=error.field, crm_value=error.value,
+                  message=f"{error.field} {error.value!r:.200} {error.reason}.")
+            for error in record.errors
+        ])
+    link = data.links.get(record.crm_id)
+    retire, retire_record = None, False
+    if link is not None and link.erp_model != data.erp_model:
+        # The record changed kind (a contact that found or lost its account): it leaves its old ERP record.
+        retire, retire_record, link = link, True, None
+    row = data.rows.get(link.erp_id) if link is not None else None
+    if link is not None and row is None:
+        retire, link = link, None  # the ERP record was deleted (or left the module): the link is stale
+    if data.has_parent and record.parent_erp_id is None:
+        return Action(kind=Kind.SKIP, crm_id=record.crm_id, issues=[Issue(
+            kind="skipped", message="The contact's account is not synced, so it has no customer to belong to.")])
+
+    if link is not None:
+        action = merge(data.specs, link.snapshot, record.values, row.values, crm_wins=data.crm_wins)
+        action.erp_id = row.erp_id
+        if _unique_clash(data, action.erp_changes, row.erp_id, unique_taken, action):
+            return action
+        if data.has_parent and record.parent_erp_id != row.parent_id:
+            action.parent_id = record.parent_erp_id
+            action.make_primary = record.parent_erp_id not in with_primary
+            if action.make_primary:
+                with_primary.add(record.parent_erp_id)
+            if action.kind == Kind.NOOP:
+                action.kind = Kind.UPDATE
+        meta = _meta(data, record)
+        action.snapshot.update(meta)
+        if action.kind == Kind.NOOP and any(link.snapshot.get(k) != v for k, v in meta.items()):
+            action.kind = Kind.UPDATE  # only the link changes (a new owner)
+        return action
+
+    # No link: the duplicate rule, then create.
+    snapshot = {**record.values, **_meta(data, record)}
+    match = None
+    if data.duplicate_field is not None:
+        key = normalise(record.values.get(data.duplicate_field))
+        found = candidates.get(key) if key else None
+        match = found[0] if found else None
+    if match is not None:
+        existing = data.rows.get(match)
+        name = _label(existing) if existing else f"#{match}"
+        if data.duplicate_action == "skip":
+            return Action(kind=Kind.SKIP, crm_id=record.crm_id, erp_id=match, issues=[Issue(
+                kind="skipped", field=data.duplicate_field or "",
+                crm_value=record.values.get(data.duplicate_field), erp_value=name,
+                message=f"A record with the same {data.duplicate_field} already exists in the ERP ({name}); "
+                        "the duplicate rule is Skip, so neither was changed.")])
+        if data.duplicate_action == "overwrite":
+            candidates[normalise(record.values.get(data.duplicate_field))].remove(match)
+            current = existing.values if existing else {}
+            changes = {k: v for k, v in record.values.items() if current.get(k, MISSING) != v}
+            action = Action(kind=Kind.LINK, crm_id=record.crm_id, erp_id=match, erp_changes=changes,
+                            snapshot=snapshot, retire=retire, retire_record=retire_record)
+            if _unique_clash(data, changes, match, unique_taken, action):
+                return action
+            if data.has_parent and existing is not None and existing.parent_id != record.parent_erp_id:
+                action.parent_id = record.parent_erp_id
+            return action
+    action = Action(kind=Kind.CREATE, crm_id=record.crm_id, erp_changes=dict(record.values), snapshot=snapshot,
+                    retire=retire, retire_record=retire_record)
+    if _unique_clash(data, action.erp_changes, None, unique_taken, action):
+        return action
+    if data.has_parent:
+        action.parent_id = record.parent_erp_id
+        action.make_primary = record.parent_erp_id not in with_primary
+        with_primary.add(record.parent_erp_id)
+    return action
+
+
+def _unique_clash(data: PlanInput, changes: dict, erp_id: int | None, taken: dict, action: Action) -> bool:
+    """Turn the action into an error when it would give a unique ERP field (SKU) a value in use."""
+    name = data.unique_field
+    if name is None or name not in changes or changes[name] in ("", None):
+        return False
+    value = changes[name]
+    holder = taken.get(value)
+    if holder is not None and holder != erp_id:
+        row = data.rows.get(holder)
+        action.kind = Kind.ERROR
+        action.erp_changes, action.push, action.snapshot = {}, {}, {}
+        action.issues = [Issue(kind="error", field=name, crm_value=value, erp_value=_label(row) if row else "",
+                               message=f"{name} {value!r} is already used by another ERP record "
+                                       f"({_label(row) if row else f'#{holder}'}).")]
+        return True
+    taken[value] = erp_id if erp_id is not None else -1
+    return False
+
+
+# --- pushing (ERP -> CRM) ------------------------------------------------------------------------------------
+
+
+def pushed_snapshot(specs: list[FieldSpec], snapshot: dict, pushed: dict) -> dict:
+    """The snapshot after the CRM accepted `pushed`: what the CRM will hand back on the next fetch."""
+    by_name = {spec.erp_field: spec for spec in specs}
+    result = dict(snapshot)
+    for name, value in pushed.items():
+        spec = by_name.get(name)
+        result[name] = round_trip(spec, value) if spec else value
+    return result
+
+
+def plan_push(
+    specs: list[FieldSpec], *, link: LinkState, erp: dict, crm: dict | None, crm_wins: bool
+) -> Action:
+    """A linked ERP record that changed since its last sync. `crm` is the CRM record's current values when
+    the ERP goes first (items), so that changes on both sides are seen; otherwise the fetch already merged
+    the CRM side and the snapshot stands for it."""
+    incoming = crm if crm is not None else {k: v for k, v in link.snapshot.items() if not k.startswith("_")}
+    for spec in specs:
+        incoming.setdefault(spec.erp_field, erp.get(spec.erp_field))
+    action = merge(specs, link.snapshot, incoming, erp, crm_wins=crm_wins)
+    action.erp_id = link.erp_id
+    for key in (OWNER_KEY, PARENT_KEY):
+        if key in link.snapshot:
+            action.snapshot[key] = link.snapshot[key]
+    return action
+
+
+# --- deletions -------------------------------------------------------------------------------------------------
+
+
+def plan_deletions(
+    crm_ids: list[str], *, links: dict[str, LinkState], existing: set[tuple[str, int]],
+    with_transactions: set[tuple[str, int]],
+) -> list[Action]:
+    """Records deleted in the CRM: CRM-origin ERP records go unless they have transactions (then they are
+    kept, inactive, unlinked); ERP-origin records are never deleted because of the CRM (only unlinked)."""
+    actions = []
+    for crm_id in dict.fromkeys(crm_ids):
+        link = links.get(crm_id)
+        if link is None:
+            continue
+        key = (link.erp_model, link.erp_id)
+        if key not in existing:
+            actions.append(Action(kind=Kind.UNLINK, crm_id=crm_id, erp_id=link.erp_id, retire=link))
+        elif link.origin == "crm" and key not in with_transactions:
+            actions.append(Action(kind=Kind.DELETE, crm_id=crm_id, erp_id=link.erp_id, retire=link))
+        else:
+            reason = ("it has transactions, so it was kept and marked inactive" if link.origin == "crm"
+                      else "it was created in the ERP, so it was kept")
+            actions.append(Action(kind=Kind.UNLINK, crm_id=crm_id, erp_id=link.erp_id, retire=link,
+                                  deactivate=link.origin == "crm",
+                                  issues=[Issue(kind="skipped", message=f"Deleted in the CRM; {reason}.")]))
+    return actions

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "sync"
+
+urlpatterns = [
+    path("history/", views.history, name="history"),
+    path("runs/<int:pk>/", views.run_detail, name="run"),
+    path("modules/<str:module>/status/", views.module_status, name="status"),
+    path("modules/<str:module>/instant/", views.instant_sync, name="instant"),
+    path("modules/<str:module>/pause/", views.pause, name="pause"),
+    path("modules/<str:module>/resume/", views.resume, name="resume"),
+    path("resync/<str:erp_model>/<int:pk>/", views.resync, name="resync"),
+    path("delete-integration/", views.delete_integration, name="delete_integration"),
+]

@@ -1,0 +1,116 @@
+"""Sync status, instant sync, pause/resume, history and its per-record issues, re-sync, delete integration."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from integration.models import ConnectionStatus
+from organizations.listing import list_state
+from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
+
+from . import selectors, services
+from .forms import DeleteIntegrationForm
+from .models import SyncRun
+
+
+@role_required(*READ_ROLES)
+def module_status(request: HttpRequest, module: str) -> HttpResponse:
+    module_config = selectors.get_module_config_for_user(request, module)
+    context = {
+        "module_config": module_config,
+        "current": module_config.runs.filter(status__in=services.IN_PROGRESS).first(),
+        "last": module_config.runs.exclude(status__in=services.IN_PROGRESS).first(),
+        "refusal": services.refusal(module_config),
+    }
+    template = "sync/partials/status.html" if request.htmx else "sync/status.html"
+    return render(request, template, context)
+
+
+@role_required(*ADMIN_ROLES)
+@require_POST
+def instant_sync(request: HttpRequest, module: str) -> HttpResponse:
+    module_config = selectors.get_module_config_for_user(request, module)
+    run, started, message = services.sync_now(module_config=module_config, trigger="instant")
+    (messages.success if started else messages.warning)(request, message)
+    return redirect("sync:status", module=module)
+
+
+@role_required(*ADMIN_ROLES)
+@require_POST
+def pause(request: HttpRequest, module: str) -> HttpResponse:
+    module_config = selectors.get_module_config_for_user(request, module)
+    services.module_pause(module_config=module_config)
+    messages.success(request, f"{module_config.get_module_display()} sync is paused.")
+    return redirect("sync:status", module=module)
+
+
+@role_required(*ADMIN_ROLES)
+@require_POST
+def resume(request: HttpRequest, module: str) -> HttpResponse:
+    module_config = selectors.get_module_config_for_user(request, module)
+    services.module_resume(module_config=module_config)
+    messages.success(request, f"{module_config.get_module_display()} sync is resumed.")
+    return redirect("sync:status", module=module)
+
+
+@role_required(*READ_ROLES)
+def history(request: HttpRequest) -> HttpResponse:
+    runs = SyncRun.objects.filter(module_config__connection__organization=request.organization).select_related(
+        "module_config"
+    )
+    module = request.GET.get("module", "")
+    if module in ("customers", "vendors", "items"):
+        runs = runs.filter(module_config__module=module)
+    state = list_state(request, runs, selectors.HISTORY)
+    return render(
+        request,
+        "sync/history.html",
+        {
+            "state": state,
+            "module": module,
+            "module_choices": [("customers", "Customers"), ("vendors", "Vendors"), ("items", "Items")],
+            "chart": selectors.chart_points(runs.order_by("-queued_at")[:40]),
+        },
+    )
+
+
+@role_required(*READ_ROLES)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = selectors.get_run_for_user(request, pk)
+    issues = run.issues.all()[:500]
+    return render(request, "sync/run_detail.html", {"run": run, "issues": issues})
+
+
+ERP_MODELS = {"customer": "customers:detail", "vendor": "vendors:detail"}
+
+
+@role_required(*EDIT_ROLES)
+@require_POST
+def resync(request: HttpRequest, erp_model: str, pk: int) -> HttpResponse:
+    if erp_model not in ERP_MODELS:
+        raise Http404
+    link = selectors.link_for(organization=request.organization, erp_model=erp_model, erp_id=pk)
+    if link is None:
+        raise Http404("This record is not linked to the CRM.")
+    run, started, message = services.resync_request(link=link)
+    (messages.success if started else messages.warning)(request, message)
+    return redirect(ERP_MODELS[erp_model], pk=pk)
+
+
+@role_required(*ADMIN_ROLES)
+def delete_integration(request: HttpRequest) -> HttpResponse:
+    connection = selectors.connection_for_request(request)
+    if connection is None:
+        raise Http404
+    if connection.status != ConnectionStatus.DISABLED:
+        messages.error(request, "Disable the integration before deleting it.")
+        return redirect("integration:details")
+    form = DeleteIntegrationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.integration_delete_request(connection=connection, mode=form.cleaned_data["mode"], user=request.user)
+        messages.success(request, "The integration is being deleted in the background. A notification tells "
+                                  "you when it is done.")
+        return redirect(reverse("integration:zoho_apps"))
+    return render(request, "sync/delete_integration.html", {"form": form, "connection": connection})
