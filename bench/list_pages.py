@@ -193,7 +193,7 @@ def _slug(text: str) -> str:
 
 
 def _timestamps(rng: random.Random, index: int, total: int, now: datetime.datetime):
-    """Records created over five years, in id order, a few seconds apart at most."""
+    """Records created evenly over five years, in id order, and updated up to 400 days later."""
     span = datetime.timedelta(days=5 * 365)
     created = now - span + span * (index / total) + datetime.timedelta(seconds=rng.randint(0, 59))
     return created, created + datetime.timedelta(days=rng.randint(0, 400))
@@ -412,8 +412,8 @@ def scenarios(deep_page: int) -> list[Scenario]:
         Scenario("vendors", "search 'harbor'", {"q": "harbor"}),
         Scenario("items", "all, by name", {}),
         Scenario("items", "search 'wireless'", {"q": "wireless"}),
-        # Terms of one or two letters have no trigram, and a term in a third of all rows makes the
-        # count read a third of the table: the limits of the indexes, shown apart.
+        # Terms of one or two letters have no trigram to look up, and a term found in a third of all
+        # rows has a third of the table to read and count: the limits of the indexes, shown apart.
         Scenario("customers", "search 'an' (2 letters)", {"q": "an"}, stress=True),
         Scenario("customers", "search 'ing' (broad)", {"q": "ing"}, stress=True),
     ]
@@ -554,14 +554,21 @@ def print_verdicts(results: list[Result], by_size: dict[int, set[int]]) -> None:
             f"(worst {worst_p95.p95:.1f} ms: {worst_p95.scenario.page_name}, {worst_p95.scenario.label}, "
             f"page {worst_p95.page:,})"
         )
-    counts = set().union(*(r.queries for r in results))
+    # Each list has its own fixed queries (the customers and vendors lists also look up CRM links for
+    # the page's rows, in one query); within a list the count must not move with the page or filter.
+    per_list: dict[str, set[int]] = {}
+    for r in results:
+        per_list.setdefault(r.scenario.page_name, set()).update(r.queries)
+    counts_text = ", ".join(f"{name}: {'/'.join(map(str, sorted(c)))}" for name, c in per_list.items())
     print(
-        f"{verdict(len(counts) == 1)}  same number of queries on every row and page "
-        f"({', '.join(str(c) for c in sorted(counts))})"
+        f"{verdict(all(len(c) == 1 for c in per_list.values()))}  same number of queries on every row and page "
+        f"of a list ({counts_text})"
     )
     size_counts = set().union(*by_size.values())
     sizes_text = ", ".join(f"{size} rows: {'/'.join(map(str, sorted(c)))}" for size, c in by_size.items())
-    print(f"{verdict(len(size_counts) == 1)}  same number of queries at every page size ({sizes_text})")
+    print(
+        f"{verdict(len(size_counts) == 1)}  same number of customers queries at every page size ({sizes_text})"
+    )
     if stress:
         print(
             f"*     not held to the targets (terms the trigram indexes cannot narrow): worst median "

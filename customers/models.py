@@ -46,6 +46,7 @@ class Customer(models.Model):
             models.Index(fields=["organization", "display_name", "id"], name="customer_org_name"),
             models.Index(fields=["organization", "-created_at", "-id"], name="customer_org_created"),
             models.Index(fields=["organization", "is_active", "display_name", "id"], name="customer_org_active_name"),
+            models.Index(fields=["organization", "is_active"], name="customer_org_active"),
         ]
 
     def __str__(self):
