@@ -97,7 +97,7 @@ def customer_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*READ_ROLES)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
     customers = selectors.customer_lookup(organization=request.organization, q=request.GET.get("q", ""))
-    return render(request, "customers/partials/customer_lookup.html", {"customers": customers})
+    return render(request, "partials/record_lookup.html", {"records": customers})
 
 
 @role_required(*READ_ROLES)

@@ -124,6 +124,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The beat schedule lives here, in one place. Later modules add their entries.
 CELERY_BEAT_SCHEDULE: dict = {
     "mark-overdue-invoices": {"task": "customers.tasks.mark_overdue_all", "schedule": 3600.0},
+    # Asks the database which module syncs are due (each every interval_minutes, two hours by default).
+    "sync-tick": {"task": "sync.tasks.tick", "schedule": 60.0},
 }
 
 # The CRM integration.
@@ -140,6 +142,8 @@ if not FIELD_ENCRYPTION_KEY and DEBUG:
         _key_file.write_text(Fernet.generate_key().decode())
         _key_file.chmod(0o600)
     FIELD_ENCRYPTION_KEY = _key_file.read_text().strip()
+# Invoice edits within this many seconds cause one push of accounting metrics to the CRM.
+CRM_METRICS_DEBOUNCE_SECONDS = env.int("CRM_METRICS_DEBOUNCE_SECONDS", default=60)
 # The Zoho API console client used by Settings → Zoho Apps → Connect.
 ZOHO_CLIENT_ID = env.str("ZOHO_CLIENT_ID", default="")
 ZOHO_CLIENT_SECRET = env.str("ZOHO_CLIENT_SECRET", default="")

@@ -55,6 +55,9 @@ class Scope:
     config: ModuleConfig
     adapter: Adapter
     specs: list[FieldSpec]
+    # False when the ERP had no unlinked records of this kind as the run began: no duplicate can turn up,
+    # so pages skip that query (what a first sync into an empty ERP, and most later ones, can count on).
+    check_duplicates: bool = True
 
     @property
     def connection(self):
@@ -113,7 +116,15 @@ def load_page(scope: Scope, incoming: list[Incoming]) -> tuple[PlanInput, Loaded
         unique_field=adapter.unique_field, has_parent=adapter.has_parent,
     )
     unlinked = [record for record in incoming if record.crm_id not in loaded.links and not record.errors]
-    if data.duplicate_field and unlinked:
+    refs = {record.erp_ref for record in unlinked if record.erp_ref}
+    if refs:
+        from .adapters import linked_subquery
+
+        for obj in queryset.filter(pk__in=refs).exclude(linked_subquery(connection=connection, adapter=adapter)):
+            loaded.objects[obj.pk] = obj
+            data.rows[obj.pk] = erp_row(scope, obj)
+            data.own.add(obj.pk)
+    if data.duplicate_field and unlinked and scope.check_duplicates:
         keys = {str(record.values.get(data.duplicate_field) or "").strip().lower() for record in unlinked} - {""}
         if keys:
             from .adapters import linked_subquery
@@ -127,8 +138,11 @@ def load_page(scope: Scope, incoming: list[Incoming]) -> tuple[PlanInput, Loaded
     if data.unique_field:
         values = {record.values.get(data.unique_field) for record in incoming} - {None, ""}
         if values:
-            data.unique_taken = dict(queryset.filter(**{f"{data.unique_field}__in": values})
-                                     .values_list(data.unique_field, "pk"))
+            for obj in queryset.filter(**{f"{data.unique_field}__in": values}):
+                data.unique_taken[getattr(obj, data.unique_field)] = obj.pk
+                if obj.pk not in data.rows:  # named in the message when a CRM record wants its value
+                    loaded.objects[obj.pk] = obj
+                    data.rows[obj.pk] = erp_row(scope, obj)
     if adapter.has_parent:
         parent_ids = {record.parent_erp_id for record in incoming if record.parent_erp_id}
         data.parents_with_primary = set(ContactPerson.objects.filter(
@@ -139,13 +153,17 @@ def load_page(scope: Scope, incoming: list[Incoming]) -> tuple[PlanInput, Loaded
 # --- writing ------------------------------------------------------------------------------------------------
 
 
+def _shown(value) -> str:
+    """A value as an issue keeps it: text, at most 2,000 characters, NUL spelled out (PostgreSQL refuses it)."""
+    return "" if value is None else str(value)[:2000].replace("\x00", "\\x00")
+
+
 def _issue(scope: Scope, action: Action, issue: planner.Issue, erp_model: str | None = None) -> SyncIssue:
     return SyncIssue(
         run=scope.run, kind=issue.kind, crm_module=scope.adapter.crm_module, crm_id=action.crm_id or "",
         erp_model=erp_model or (scope.adapter.erp_model if action.erp_id else ""), erp_id=action.erp_id,
-        field=issue.field[:100], message=issue.message,
-        crm_value="" if issue.crm_value is None else str(issue.crm_value)[:2000],
-        erp_value="" if issue.erp_value is None else str(issue.erp_value)[:2000],
+        field=issue.field[:100], message=_shown(issue.message), crm_value=_shown(issue.crm_value),
+        erp_value=_shown(issue.erp_value),
     )
 
 
@@ -195,6 +213,8 @@ def apply_page(
         if action.kind == Kind.SKIP:
             counts.skipped += 1
             issues += [_issue(scope, action, issue) for issue in action.issues]
+            if action.retire is not None:
+                retired.append((action.retire, action.retire_record))
             continue
         if action.kind == Kind.NOOP:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
@@ -20,7 +21,6 @@ from integration.models import CrmConnection
 
 from .models import RecordLink
 
-DEBOUNCE = datetime.timedelta(seconds=60)
 # CRM field (label → API name) per metric; created through the fields API when missing.
 METRIC_FIELDS = [
     ("ERP Total Sales", "ERP_Total_Sales", "currency"),
@@ -93,9 +93,10 @@ def push_metrics(*, connection: CrmConnection, client: CrmClient, since: datetim
 
 
 def metrics_due(*, connection_id: int) -> bool:
-    """Mark the connection due a metrics push in a minute. True when this call opened the window."""
+    """Mark the connection due a metrics push shortly. True when this call opened the window."""
+    debounce = datetime.timedelta(seconds=settings.CRM_METRICS_DEBOUNCE_SECONDS)
     with transaction.atomic():
         opened = CrmConnection.objects.filter(pk=connection_id, metrics_due_at__isnull=True).update(
-            metrics_due_at=timezone.now() + DEBOUNCE
+            metrics_due_at=timezone.now() + debounce
         )
     return bool(opened)

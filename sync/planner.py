@@ -11,7 +11,7 @@ ERP rows that have no link. The applier writes the actions; a dry run shows them
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .mapping import ConversionError, FieldSpec, round_trip
@@ -44,6 +44,7 @@ class Incoming:
     owner_id: str | None = None
     parent_crm_id: str | None = None  # contact persons: the CRM account
     parent_erp_id: int | None = None  # ... and the customer it is linked to
+    erp_ref: int | None = None  # the ERP record this CRM record was pushed from (its ERP id field)
 
 
 @dataclass
@@ -110,6 +111,7 @@ class PlanInput:
     unique_taken: dict[str, int] = field(default_factory=dict)  # its values in use -> ERP id
     has_parent: bool = False  # contact persons
     parents_with_primary: set[int] = field(default_factory=set)
+    own: set[int] = field(default_factory=set)  # unlinked ERP ids named by incoming erp_ref
 
 
 def normalise(value) -> str:
@@ -170,6 +172,7 @@ def _label(row: ErpRow) -> str:
 
 def plan(data: PlanInput) -> list[Action]:
     """One action per incoming record, in order. Pure: `data` is not modified."""
+    data = replace(data, own=set(data.own))  # claimed as records come back; the caller's set stays
     candidates = {key: list(ids) for key, ids in data.candidates.items()}
     unique_taken = dict(data.unique_taken)
     with_primary = set(data.parents_with_primary)
@@ -209,8 +212,11 @@ def _plan_one(data: PlanInput, record: Incoming, candidates, unique_taken, with_
     if link is not None and row is None:
         retire, link = link, None  # the ERP record was deleted (or left the module): the link is stale
     if data.has_parent and record.parent_erp_id is None:
-        return Action(kind=Kind.SKIP, crm_id=record.crm_id, issues=[Issue(
-            kind="skipped", message="The contact's account is not synced, so it has no customer to belong to.")])
+        # A contact person whose contact lost its account (or whose account left the view) goes too.
+        leaving = link if link is not None else (retire if retire_record else None)
+        return Action(kind=Kind.SKIP, crm_id=record.crm_id, retire=leaving, retire_record=leaving is not None,
+                      issues=[Issue(kind="skipped",
+                                    message="The contact's account is not synced, so it has no customer to belong to.")])
 
     if link is not None:
         action = merge(data.specs, link.snapshot, record.values, row.values, crm_wins=data.crm_wins)
@@ -230,8 +236,17 @@ def _plan_one(data: PlanInput, record: Incoming, candidates, unique_taken, with_
             action.kind = Kind.UPDATE  # only the link changes (a new owner)
         return action
 
-    # No link: the duplicate rule, then create.
+    # No link: our own pushed record coming back (a crash came between the CRM's write and our link),
+    # else the duplicate rule, then create.
     snapshot = {**record.values, **_meta(data, record)}
+    if record.erp_ref is not None and record.erp_ref in data.own:
+        data.own.discard(record.erp_ref)
+        current = data.rows[record.erp_ref].values
+        changes = {k: v for k, v in record.values.items() if current.get(k, MISSING) != v}
+        action = Action(kind=Kind.LINK, crm_id=record.crm_id, erp_id=record.erp_ref, erp_changes=changes,
+                        snapshot=snapshot, retire=retire, retire_record=retire_record)
+        _unique_clash(data, changes, record.erp_ref, unique_taken, action)
+        return action
     match = None
     if data.duplicate_field is not None:
         key = normalise(record.values.get(data.duplicate_field))
@@ -306,9 +321,10 @@ def plan_push(
     """A linked ERP record that changed since its last sync. `crm` is the CRM record's current values when
     the ERP goes first (items), so that changes on both sides are seen; otherwise the fetch already merged
     the CRM side and the snapshot stands for it."""
-    incoming = crm if crm is not None else {k: v for k, v in link.snapshot.items() if not k.startswith("_")}
+    incoming = dict(crm) if crm is not None else {k: v for k, v in link.snapshot.items() if not k.startswith("_")}
     for spec in specs:
-        incoming.setdefault(spec.erp_field, erp.get(spec.erp_field))
+        # A field the CRM side does not tell us about stands for "unchanged since the snapshot".
+        incoming.setdefault(spec.erp_field, link.snapshot.get(spec.erp_field, erp.get(spec.erp_field)))
     action = merge(specs, link.snapshot, incoming, erp, crm_wins=crm_wins)
     action.erp_id = link.erp_id
     for key in (OWNER_KEY, PARENT_KEY):

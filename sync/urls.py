@@ -12,5 +12,7 @@ urlpatterns = [
     path("modules/<str:module>/pause/", views.pause, name="pause"),
     path("modules/<str:module>/resume/", views.resume, name="resume"),
     path("resync/<str:erp_model>/<int:pk>/", views.resync, name="resync"),
+    path("crm-search/<str:module>/", views.crm_search, name="crm_search"),
+    path("crm-import/<str:module>/", views.crm_import, name="crm_import"),
     path("delete-integration/", views.delete_integration, name="delete_integration"),
 ]

@@ -1,18 +1,25 @@
 """Sync status, instant sync, pause/resume, history and its per-record issues, re-sync, delete integration."""
 
+import json
+import logging
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from integration.crm.errors import CrmError
 from integration.models import ConnectionStatus
+from integration.services import client_for
 from organizations.listing import list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
-from . import selectors, services
+from . import importing, search, selectors, services
 from .forms import DeleteIntegrationForm
 from .models import SyncRun
+
+log = logging.getLogger(__name__)
 
 
 @role_required(*READ_ROLES)
@@ -114,3 +121,53 @@ def delete_integration(request: HttpRequest) -> HttpResponse:
                                   "you when it is done.")
         return redirect(reverse("integration:zoho_apps"))
     return render(request, "sync/delete_integration.html", {"form": form, "connection": connection})
+
+
+SEARCHES = {"customers": search.search_customers, "vendors": search.search_vendors}
+
+
+@role_required(*EDIT_ROLES)
+def crm_search(request: HttpRequest, module: str) -> HttpResponse:
+    """The Zoho CRM tab of Advanced Search: live results from the CRM, marked when already imported."""
+    if module not in SEARCHES:
+        raise Http404
+    connection = selectors.connection_for_request(request)
+    context = {"module": module, "hits": [], "error": "", "q": request.GET.get("q", "").strip()[:100]}
+    if connection is None:
+        context["error"] = "Zoho CRM is not connected. Search the records here instead."
+    elif not connection.is_active:
+        context["error"] = "The Zoho CRM integration is disabled, so the CRM cannot be searched or imported from."
+    elif context["q"]:
+        try:
+            client = client_for(connection, retry_budget=10, max_attempts=3)
+            context["hits"] = SEARCHES[module](connection=connection, client=client, text=context["q"])
+        except CrmError as error:
+            log.warning("CRM search failed: %s", type(error).__name__)
+            context["error"] = ("Zoho CRM could not be reached just now, so there are no CRM results. "
+                                "The records here can still be searched.")
+    return render(request, "sync/partials/crm_search.html", context)
+
+
+@role_required(*EDIT_ROLES)
+@require_POST
+def crm_import(request: HttpRequest, module: str) -> HttpResponse:
+    """Select a CRM record in Advanced Search: import it (once) and pick it on the form."""
+    if module not in SEARCHES:
+        raise Http404
+    connection = selectors.connection_for_request(request)
+    crm_module = request.POST.get("crm_module", "")
+    allowed = {"customers": ("Accounts", "Contacts"), "vendors": ("Vendors",)}[module]
+    if connection is None or crm_module not in allowed or not request.POST.get("crm_id", "").isdigit():
+        raise Http404
+    if not connection.is_active:
+        return render(request, "sync/partials/crm_import.html",
+                      {"error": "The Zoho CRM integration is disabled: nothing can be imported from the CRM."})
+    try:
+        record, created = importing.import_record(
+            connection=connection, crm_module=crm_module, crm_id=request.POST["crm_id"], user=request.user
+        )
+    except importing.ImportRefused as error:
+        return render(request, "sync/partials/crm_import.html", {"error": str(error)})
+    response = render(request, "sync/partials/crm_import.html", {"record": record, "created": created})
+    response["HX-Trigger"] = json.dumps({"crm-record-picked": {"id": record.pk, "name": record.display_name}})
+    return response

@@ -1,5 +1,6 @@
 from .actors import actors  # noqa: F401  (fixture)
 from .sandbox import connection, crm_sandbox, sandbox  # noqa: F401  (fixtures)
+from .worker import celery_worker  # noqa: F401  (fixture)
 
 
 def pytest_configure(config):

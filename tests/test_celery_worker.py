@@ -5,20 +5,11 @@ import time
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
 from customers.models import Invoice
-from erp_crm.celery import app
 from organizations.models import Notification
 from tests.factories import InvoiceFactory
-
-
-@pytest.fixture
-def celery_worker(transactional_db):
-    app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as worker:
-        yield worker
 
 
 @pytest.mark.worker

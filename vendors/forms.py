@@ -35,7 +35,10 @@ class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
 
 
 class BillForm(forms.Form):
-    vendor = forms.ModelChoiceField(queryset=Vendor.objects.none(), empty_label="Choose a vendor")
+    vendor = forms.ModelChoiceField(
+        queryset=Vendor.objects.none(), empty_label="Choose a vendor",
+        widget=forms.Select(attrs={"data-pick-target": "vendor"}),
+    )
     number = forms.CharField(max_length=40, label="Bill number")
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))

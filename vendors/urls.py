@@ -7,6 +7,7 @@ app_name = "vendors"
 urlpatterns = [
     path("vendors/", views.vendor_list, name="list"),
     path("vendors/new/", views.vendor_create, name="create"),
+    path("vendors/lookup/", views.vendor_lookup, name="lookup"),
     path("vendors/<int:pk>/", views.vendor_detail, name="detail"),
     path("vendors/<int:pk>/edit/", views.vendor_edit, name="edit"),
     path("vendors/<int:pk>/toggle-active/", views.vendor_toggle_active, name="toggle_active"),

@@ -123,3 +123,16 @@ def bill_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Bill {bill.number} saved for {bill.vendor.display_name}.")
             return redirect("vendors:detail", pk=bill.vendor_id)
     return render(request, "vendors/bill_form.html", {"form": form})
+
+
+@role_required(*READ_ROLES)
+def vendor_lookup(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:100]
+    vendors = Vendor.objects.none()
+    if q:
+        vendors = (
+            Vendor.objects.filter(organization=request.organization, is_active=True)
+            .filter(Q(display_name__icontains=q) | Q(company_name__icontains=q) | Q(email__icontains=q))
+            .order_by("display_name", "id")[:10]
+        )
+    return render(request, "partials/record_lookup.html", {"records": vendors, "empty": "No matching vendors."})

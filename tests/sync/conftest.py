@@ -1,0 +1,63 @@
+"""Fixtures for the sync engine: a connection to the sandbox, module configurations made directly, a
+way to run a sync in this process, and readers that compare both sides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from integration import services
+from integration.models import FieldMapping, ModuleConfig
+from sync import runner
+from sync.models import SyncRun
+from tests.integration.conftest import sandbox_client
+
+
+@pytest.fixture
+def connection(sandbox, actors):
+    crm = sandbox_client(sandbox)
+    return services.connection_create(
+        organization=actors.organization, user=actors.admin, crm_org=crm.org(), api_domain=sandbox.base_url,
+        accounts_url=sandbox.base_url, client_id=sandbox.client_id, client_secret=sandbox.client_secret,
+        refresh_token=sandbox.refresh_token, crm_users=crm.users(),
+    )
+
+
+def configure(connection, module: str, *, mappings: list[tuple] | None = None, **options) -> ModuleConfig:
+    """A configured module. `mappings`: (target, crm_module, crm_field, crm_data_type, erp_field, direction)."""
+    defaults = {"customers": {"crm_source": "accounts"}}.get(module, {})
+    config = ModuleConfig.objects.create(connection=connection, module=module, configured=True,
+                                         **{**defaults, **options})
+    for target, crm_module, crm_field, data_type, erp_field, direction in mappings or []:
+        FieldMapping.objects.create(module_config=config, target=target, crm_module=crm_module, crm_field=crm_field,
+                                    crm_data_type=data_type, erp_field=erp_field, direction=direction)
+    return config
+
+
+def sync(config: ModuleConfig, **client_options) -> SyncRun:
+    """One run in this process through the connection's own client (quick retries for the tests)."""
+    config.refresh_from_db()
+    client = services.client_for(config.connection, backoff_base=0.01, backoff_cap=0.05, **client_options)
+    return runner.run_now(module_config=config, trigger="instant", client=client)
+
+
+@dataclass
+class Crm:
+    """Reads the sandbox as the CRM holds it."""
+
+    sandbox: object
+
+    def client(self):
+        return sandbox_client(self.sandbox)
+
+    def records(self, module: str, fields: list[str]) -> dict[str, dict]:
+        found = {}
+        for record in self.client().iter_records(module, fields=list(dict.fromkeys(["id", *fields]))):
+            found[record["id"]] = record
+        return found
+
+
+@pytest.fixture
+def crm(sandbox) -> Crm:
+    return Crm(sandbox)
