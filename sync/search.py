@@ -63,7 +63,9 @@ def search_customers(*, connection, client: CrmClient, text: str) -> list[Hit]:
         for contact in related:
             account = (contact.get("Account_Name") or {}).get("id")
             if account in by_account:
-                by_account[account].contacts.append(_contact_hit(contact))
+                hit = _contact_hit(contact)
+                hit.detail = contact.get("Email") or ""  # the account is the line above
+                by_account[account].contacts.append(hit)
     people = client.search(
         "Contacts", criteria=f"((First_Name:starts_with:{value})or(Last_Name:starts_with:{value}))",
         fields=contact_fields, max_pages=1,

@@ -94,6 +94,8 @@ class Command(BaseCommand):
                 customer_create(
                     organization=organization,
                     display_name=f"{first} {last}",
+                    first_name=first,
+                    last_name=last,
                     customer_type="individual",
                     email=f"{first.lower()}@mail.example",
                 )

@@ -1,0 +1,75 @@
+import json
+import sys
+import threading
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection as db_connection
+
+from integration.models import ModuleConfig
+from organizations.models import Organization
+from sync import runner
+from sync.models import RunStatus, SyncRun, Trigger
+
+RUN_FIELDS = ["status", "trigger", "added", "updated", "deleted", "skipped", "failed", "conflicts", "pushed",
+              "api_calls", "retries", "progress_done", "progress_total", "failure_reason"]
+
+
+def run_json(run: SyncRun) -> dict:
+    data = {"run_id": run.pk, "module": run.module_config.module, **{f: getattr(run, f) for f in RUN_FIELDS}}
+    data["started_at"] = run.started_at.isoformat() if run.started_at else None
+    data["finished_at"] = run.finished_at.isoformat() if run.finished_at else None
+    data["seconds"] = round(run.duration.total_seconds(), 3) if run.duration else None
+    return data
+
+
+class Command(BaseCommand):
+    help = "Run one module sync in the foreground; prints the run's counts as one JSON line at the end."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", required=True)
+        parser.add_argument("--module", required=True, choices=["customers", "vendors", "items"])
+        parser.add_argument("--trigger", default=Trigger.INSTANT,
+                            choices=[Trigger.INSTANT, Trigger.SCHEDULED, Trigger.INITIAL])
+
+    def handle(self, *args, **options):
+        organization = Organization.objects.filter(name=options["org"]).first()
+        if organization is None:
+            raise CommandError(f"No organization named {options['org']!r}.")
+        config = ModuleConfig.objects.filter(connection__organization=organization, module=options["module"]).first()
+        if config is None or not config.configured:
+            raise CommandError(f"{options['module']} is not configured for sync in {organization.name}.")
+        run = SyncRun.objects.create(module_config=config, trigger=options["trigger"], status=RunStatus.QUEUED)
+        done = threading.Event()
+        watcher = None
+        if sys.stderr.isatty():
+            watcher = threading.Thread(target=self.show_progress, args=(run.pk, done), daemon=True)
+            watcher.start()
+        try:
+            result = runner.run_module(run_id=run.pk)
+        finally:
+            done.set()
+            if watcher:
+                watcher.join(2)
+        result = SyncRun.objects.select_related("module_config").get(pk=(result or run).pk)
+        self.stdout.write(json.dumps(run_json(result)))
+        if result.status == RunStatus.FAILED:
+            raise CommandError(result.failure_reason or "The sync failed.")
+
+    def show_progress(self, run_id: int, done: threading.Event) -> None:
+        """A one-line progress bar on the terminal, from the run's own counters."""
+        try:
+            while not done.wait(0.5):
+                run = SyncRun.objects.filter(pk=run_id).values("progress_done", "progress_total", "status").first()
+                if not run:
+                    continue
+                total = run["progress_total"] or 0
+                done_count = run["progress_done"]
+                width = 30
+                filled = int(width * done_count / total) if total else 0
+                bar = "#" * min(filled, width) + "-" * (width - min(filled, width))
+                of = f"/{total}" if total else ""
+                sys.stderr.write(f"\r[{bar}] {done_count}{of} records  {run['status']}   ")
+                sys.stderr.flush()
+            sys.stderr.write("\n")
+        finally:
+            db_connection.close()
