@@ -16,7 +16,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from .adapters import (
     CONTACTS,
     Adapter,
     Pass,
+    adapters_for,
     erp_goes_first,
     linked_subquery,
     passes_for,
@@ -46,6 +48,7 @@ log = logging.getLogger("sync")
 STALE_AFTER = datetime.timedelta(minutes=10)  # no heartbeat for this long: the run's worker is gone
 CHAIN_CEILING = 100_000  # a page_token chain ends at this record; start a new one before
 PUSH_BATCH = 100
+PUSH_WINDOW_MARGIN = datetime.timedelta(minutes=1)  # clocks of the app servers writing updated_at
 ERP_ID_FIELD = "ERP_Id"
 ERP_ID_DEFINITION = {"field_label": "ERP Id", "data_type": "text", "length": 60, "unique": {"casesensitive": "false"}}
 ONE_SECOND = datetime.timedelta(seconds=1)
@@ -53,6 +56,7 @@ ONE_SECOND = datetime.timedelta(seconds=1)
 # commits are well within it), so the next listing need not replay that second.
 SETTLED_AFTER = datetime.timedelta(seconds=60)
 IN_PROGRESS_REASON = "A run of this module is in progress."
+STATISTICS_AFTER = 5000  # rows added by a fetch after which the database's planner statistics are refreshed
 
 
 class RunBusy(Exception):
@@ -240,6 +244,7 @@ class Engine:
     _crm_fields: dict[str, list[dict]] = field(default_factory=dict)
     _specs: dict[str, list[FieldSpec]] = field(default_factory=dict)
     _unlinked: dict[str, bool] = field(default_factory=dict)
+    _push_failed: int = 0
 
     @property
     def config(self) -> ModuleConfig:
@@ -258,11 +263,34 @@ class Engine:
                 self.push(adapter, new_records=False)
         for sync_pass in passes:
             self.fetch(sync_pass)
+        self._refresh_statistics()
         for sync_pass in passes:
             self.deletions(sync_pass)
         if pushes(config):
+            started = timezone.now()
             for adapter in self._push_order(passes):
                 self.push(adapter, new_records=True)
+            if not self._push_failed:
+                # The next push looks only at records changed since this one began (see push()); after a
+                # failure it looks as far back as before, so that the failed records are tried again.
+                ModuleConfig.objects.filter(pk=config.pk).update(last_push_at=started)
+                config.last_push_at = started
+
+    def _refresh_statistics(self) -> None:
+        """After a fetch that added many rows (a first sync), let PostgreSQL know the tables grew before
+        autovacuum gets round to it: with statistics that still say "empty", the planner nests loops
+        over tens of thousands of rows in the queries that follow."""
+        self.run.refresh_from_db(fields=["added"])
+        if self.run.added < STATISTICS_AFTER or db_connection.vendor != "postgresql":
+            return
+        tables = {RecordLink._meta.db_table}
+        for adapter in adapters_for(self.config):
+            tables.add(adapter.model._meta.db_table)
+        try:
+            with db_connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {', '.join(sorted(tables))}")
+        except DatabaseError as error:  # not the tables' owner: autovacuum will do it
+            log.info("could not analyze %s: %s", tables, error)
 
     def _push_order(self, passes: list[Pass]) -> list[Adapter]:
         return [adapter for sync_pass in passes for adapter in sync_pass.adapters]
@@ -429,6 +457,7 @@ class Engine:
         """One page: route, convert, load, plan and write, in one transaction with the cursor."""
         total = applier.Counts()
         with transaction.atomic():
+            _relaxed_commit()
             groups: dict[str, tuple[Adapter, list[dict]]] = {a.name: (a, []) for a in sync_pass.adapters}
             parents: dict[str, int] = {}
             if sync_pass.routes_by_account:
@@ -498,14 +527,20 @@ class Engine:
         if not any(spec.two_way for spec in specs):
             return
         queryset = adapter.queryset(self.connection.organization)
-        changed = queryset.filter(Exists(RecordLink.objects.filter(
+        window = queryset
+        if self.config.last_push_at is not None:
+            # Only rows edited since the last complete push can hold news for the CRM: the updated_at
+            # index keeps this cheap however many records are linked.
+            window = queryset.filter(updated_at__gte=self.config.last_push_at - PUSH_WINDOW_MARGIN)
+        changed = window.filter(Exists(RecordLink.objects.filter(
             connection=self.connection, erp_model=adapter.erp_model, erp_id=OuterRef("pk"),
             crm_deleted_at__isnull=True, last_synced_at__lt=OuterRef("updated_at"))))
         for chunk in _chunks(changed):
             self._push_changed(adapter, chunk)
         if not new_records:
             return
-        fresh = queryset.exclude(linked_subquery(connection=self.connection, adapter=adapter)).exclude(
+        # A contact person waits for its customer's link, which may come long after it was last edited.
+        fresh = (queryset if adapter.has_parent else window).exclude(linked_subquery(connection=self.connection, adapter=adapter)).exclude(
             Exists(SyncIssue.objects.filter(run__module_config=self.config, kind=IssueKind.SKIPPED,
                                             erp_model=adapter.erp_model, erp_id=OuterRef("pk"))))
         if hasattr(adapter.model, "is_active"):
@@ -562,6 +597,7 @@ class Engine:
                 result = outcome.get(id(action))
                 if result is not None and not result.ok:
                     counts.failed += 1
+                    self._push_failed += 1
                     issues.append(self._push_issue(scope, obj, link.crm_id, result))
                     continue
                 for issue in action.issues:
@@ -640,6 +676,7 @@ class Engine:
         for obj, erp, result in zip(objects, values, results, strict=True):
             if not result.ok:
                 counts.failed += 1
+                self._push_failed += 1
                 issues.append(self._push_issue(scope, obj, "", result))
                 continue
             counts.pushed += 1
@@ -673,6 +710,14 @@ class Engine:
                     applier.plan_and_apply_deletions(self.scope(adapter), [link.crm_id], cursor=None)
             return
         self.apply_records(sync_pass, [record], cursor=None)
+
+
+def _relaxed_commit() -> None:
+    """A page's commit need not wait for the disk: should the database server itself crash, it loses the
+    last pages together with the cursor that counted them, and the next run replays them harmlessly."""
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _chunks(queryset, size: int = PUSH_BATCH):
