@@ -5,41 +5,25 @@ from cryptography.fernet import Fernet
 os.environ["FIELD_ENCRYPTION_KEY"]=Fernet.generate_key().decode()
 import django; django.setup()
 from django.db import transaction, connection
+from django.db.models import Value, JSONField
 from django.utils import timezone
-from customers.models import Customer
-from organizations.models import Organization
-org = Organization.objects.first()
-def make(n):
-    return [Customer(organization=org, display_name=f"X {n} {i}", phone="+1 555 1234", website="www.x.test", billing_street="1 Main", billing_city="Boston", billing_state="MA", billing_zip="02110", billing_country="United States", shipping_street="1 Main", shipping_city="Boston", shipping_state="MA", shipping_zip="02110", shipping_country="United States", notes="hello", custom_fields={}) for i in range(200)]
-import cProfile, pstats
-objs = make(99)
-prof = cProfile.Profile(); prof.enable()
-for attempt in range(5):
-    objs = make(attempt)
-    with transaction.atomic():
-        Customer.objects.bulk_create(objs)
-prof.disable()
-pstats.Stats(prof).sort_stats("tottime").print_stats(12)
-# COPY
-fields = [f for f in Customer._meta.concrete_fields]
-t=time.perf_counter()
-for attempt in range(5):
-    objs = make(attempt+10)
-    now = timezone.now()
-    for o in objs: o.created_at = o.updated_at = now
-    with transaction.atomic():
-        with connection.cursor() as c:
-            c.execute("SELECT nextval(pg_get_serial_sequence('customers_customer','id')) FROM generate_series(1, %s)", [len(objs)])
-            ids = [r[0] for r in c.fetchall()]
-            for o, i in zip(objs, ids): o.id = i
-            cols = [f.column for f in fields]
-            with c.cursor.copy(f"COPY customers_customer ({','.join(cols)}) FROM STDIN") as cp:
-                for o in objs:
-                    cp.write_row([f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields])
-print("copy x5", time.perf_counter()-t)
-t=time.perf_counter()
-for attempt in range(5):
-    objs = make(attempt+20)
-    with transaction.atomic():
-        Customer.objects.bulk_create(objs)
-print("bulk x5", time.perf_counter()-t)
+from sync.models import RecordLink
+from integration.models import CrmConnection
+cid = CrmConnection.objects.values_list("pk", flat=True).first()
+snap = {"display_name": "Northwind Traders Inc. 12", "phone": "+1 555 1234", "website": "www.northwind.test", "billing_street": "12 Main Street", "billing_city": "Boston", "billing_state": "MA", "billing_zip": "02110", "billing_country": "United States", "shipping_street": "", "shipping_city": "", "shipping_state": "", "shipping_zip": "", "shipping_country": "", "notes": "", "_owner": "5843104000000424672"}
+n0 = [900000000]
+def make(wrap=False):
+    out = []
+    for i in range(200):
+        n0[0]+=1
+        s = dict(snap)
+        out.append(RecordLink(connection_id=cid, crm_module="Bench", crm_id=str(n0[0]), erp_model="bench", erp_id=n0[0], origin="crm", synced_snapshot=Value(s, output_field=JSONField()) if wrap else s, crm_modified_time=timezone.now()))
+    return out
+for wrap in (False, True, False, True):
+    t=time.perf_counter()
+    for k in range(5):
+        objs = make(wrap)
+        with transaction.atomic():
+            RecordLink.objects.bulk_create(objs)
+    print("wrap" if wrap else "unnest", (time.perf_counter()-t)/5*1000, "ms per 200")
+RecordLink.objects.filter(crm_module="Bench").delete()

@@ -35,8 +35,18 @@ with tempfile.TemporaryDirectory() as folder:
     probe = CrmClient(api_domain=crm.base_url, accounts_url=crm.base_url, client_id=crm.client_id, client_secret=crm.client_secret, refresh_token=crm.refresh_token, allow_loopback=True)
     conn = services.connection_create(organization=org, user=None, crm_org=probe.org(), api_domain=crm.base_url, accounts_url=crm.base_url, client_id=crm.client_id, client_secret=crm.client_secret, refresh_token=crm.refresh_token)
     config = ModuleConfig.objects.create(connection=conn, module="customers", configured=True, crm_source="accounts_and_contacts", include_orphan_contacts=True)
+    from django.db import connection as dbc
+    Q = collections.Counter(); N = collections.Counter()
+    def wrap(execute, sql, params, many, context):
+        t0=time.perf_counter()
+        try: return execute(sql, params, many, context)
+        finally:
+            key = sql.split(" ")[0] + " " + (sql.split('"')[1] if '"' in sql else "")
+            Q[key]+=time.perf_counter()-t0; N[key]+=1
     t = time.time()
-    run = runner.run_now(module_config=config)
+    with dbc.execute_wrapper(wrap):
+        run = runner.run_now(module_config=config)
+    for k,v in Q.most_common(12): print(f"SQL {k:50s} {v:.2f} {N[k]}")
     total = time.time()-t
     print(run.status, run.added, total, run.added/total)
     for k,v in T.most_common(): print(f"{k:20s} {v:.2f}")

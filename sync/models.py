@@ -98,6 +98,16 @@ class SyncRun(models.Model):
             return self.finished_at - self.started_at
         return None
 
+    @property
+    def duration_text(self) -> str:
+        if self.duration is None:
+            return "—"
+        seconds = self.duration.total_seconds()
+        if seconds < 60:
+            return f"{seconds:.1f} s"
+        minutes, seconds = divmod(int(seconds), 60)
+        return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
 
 class IssueKind(models.TextChoices):
     ERROR = "error", "Error"
