@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -63,6 +64,10 @@ class Scope:
     @property
     def connection(self):
         return self.config.connection
+
+    @cached_property
+    def by_name(self) -> dict[str, FieldSpec]:
+        return {spec.erp_field: spec for spec in self.specs}
 
     @property
     def organization(self):
@@ -257,7 +262,7 @@ def _prepare(scope: Scope, loaded: Loaded, action: Action, now, deferred_push: b
     adapter = scope.adapter
     creating = action.kind == Kind.CREATE
     obj = adapter.new(scope.organization) if creating else loaded.objects[action.erp_id]
-    by_name = {spec.erp_field: spec for spec in scope.specs}
+    by_name = scope.by_name
     fields: set[str] = set()
     for name, value in action.erp_changes.items():
         write_erp(by_name[name], obj, value)

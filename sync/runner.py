@@ -141,6 +141,9 @@ def claim(run: SyncRun) -> bool:
     if run.status != RunStatus.QUEUED:
         return False
     config = ModuleConfig.objects.select_related("connection__organization").get(pk=run.module_config_id)
+    if run.trigger == Trigger.RESYNC:
+        # Pausing stops the module's scheduled and instant runs, not a person's request for one record.
+        config.paused = False
     reason = refusal(config)
     if reason:
         _skip(run, reason)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from crm_sandbox.schema import INDUSTRIES
 from customers.models import ContactPerson, Customer
 from items.models import Item
 from organizations.models import CustomField
@@ -173,9 +174,6 @@ def test_products_become_items_by_name_or_sku_under_each_duplicate_rule(connecti
 
 def test_mapped_picklist_number_and_currency_fields_land_in_custom_fields(connection, crm):
     org = connection.organization
-    from integration.catalogue import STANDARD_FIELDS  # noqa: F401  (the catalogue reads definitions)
-    from crm_sandbox.schema import INDUSTRIES
-
     CustomField.objects.create(organization=org, module="customers", label="Industry", api_name="Industry",
                                data_type="choice", options=INDUSTRIES)
     CustomField.objects.create(organization=org, module="customers", label="Employees", api_name="Employees",

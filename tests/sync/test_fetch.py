@@ -16,7 +16,7 @@ from tests.integration.conftest import sandbox_client
 
 from .checks import default_pairs, links_of, mismatches
 from .conftest import Crm, configure, sync
-from .test_exactness import ACCOUNT_FIELDS, CONTACT_FIELDS
+from .test_exactness import ACCOUNT_FIELDS
 
 
 def test_an_incremental_run_reads_only_what_changed(connection, crm, sandbox):

@@ -9,11 +9,13 @@ import pytest
 from django.db import connection as db_connection
 from django.utils import timezone
 
+from crm_sandbox.schema import USERS
 from customers.models import Customer
 from integration.models import ConnectionStatus
 from sync import runner, tasks
 from sync.models import RecordLink, SyncRun
 from tests.factories import CustomerFactory
+from vendors.models import Vendor
 
 from .checks import links_of
 from .conftest import configure, sync
@@ -155,3 +157,38 @@ def test_an_erp_record_without_a_link_is_left_alone_by_a_fetch(connection):
 
     assert Customer.objects.get(pk=own.pk).display_name == "Only here"
     assert not RecordLink.objects.filter(erp_model="customer", erp_id=own.pk).exists()
+
+
+def test_resync_works_on_a_paused_module_but_not_on_a_disabled_connection(connection, sandbox):
+    config = configure(connection, "vendors")
+    sync(config)
+    crm_id, link = next(iter(links_of(connection, "Vendors").items()))
+    sandbox.edit_record("Vendors", crm_id, {"City": "Lyon"})
+    config.paused = True
+    config.save()
+
+    run = runner.resync_link(link_id=link.pk)
+
+    assert run.status == "succeeded"
+    assert Vendor.objects.get(pk=link.erp_id).city == "Lyon"
+    connection.status = ConnectionStatus.DISABLED
+    connection.save()
+    refused = runner.resync_link(link_id=link.pk)
+    assert refused.status == "skipped" and "disabled" in refused.failure_reason
+
+
+def test_the_crm_owner_is_kept_on_the_link_and_a_new_owner_writes_nothing_to_the_erp(connection, sandbox):
+    config = configure(connection, "vendors")
+    sync(config)
+    crm_id, link = next(iter(links_of(connection, "Vendors").items()))
+    owner = sandbox.get_record("Vendors", crm_id)["Owner"]["id"]
+    assert link.synced_snapshot["_owner"] == owner
+    other = next(user["id"] for user in USERS if user["id"] != owner)
+    sandbox.edit_record("Vendors", crm_id, {"Owner": {"id": other}})
+    before = Vendor.objects.get(pk=link.erp_id).updated_at
+
+    run = sync(config)
+
+    link.refresh_from_db()
+    assert link.synced_snapshot["_owner"] == other
+    assert Vendor.objects.get(pk=link.erp_id).updated_at == before and run.updated == 0
