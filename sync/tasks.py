@@ -36,6 +36,13 @@ def sync_module(self, run_id: int) -> str:
         # A second delivery of a run a live worker is still doing: look again once its heartbeat would
         # have gone stale, then either it has finished (nothing to do) or it is ours to take over.
         raise self.retry(countdown=runner.STALE_AFTER.total_seconds() + 30, max_retries=20) from None
+    if run is not None and run.module_config.module == "customers" and run.status in (
+        RunStatus.SUCCEEDED, RunStatus.PARTIAL
+    ):
+        # After each customers sync, the linked customers' accounting metrics follow (debounced).
+        from .receivers import schedule_metrics_push
+
+        schedule_metrics_push(connection_id=run.module_config.connection_id)
     return run.status if run is not None else "gone"
 
 
@@ -85,7 +92,8 @@ def push_customer_metrics(connection_id: int) -> str:
     if config is None or connection.status != ConnectionStatus.ACTIVE:
         return "not configured"
     started = timezone.now()
-    run = SyncRun.objects.create(module_config=config, trigger=Trigger.METRICS, status=RunStatus.RUNNING,
+    # Not "running": a metrics push must not take (or wait for) the module's sync slot.
+    run = SyncRun.objects.create(module_config=config, trigger=Trigger.METRICS, status=RunStatus.QUEUED,
                                  started_at=started, heartbeat_at=started)
     client = client_for(connection)
     try:
