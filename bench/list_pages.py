@@ -324,12 +324,52 @@ def prepare(sizes: Sizes, *, fresh: bool) -> None:
             f"Reusing {ORGANIZATION_NAME!r}: {sizes.customers:,} customers, {sizes.vendors:,} vendors, "
             f"{sizes.items:,} items."
         )
+    else:
+        if found is not None:
+            create_database(drop=True)
+            migrate()
+        print(f"Seeding {ORGANIZATION_NAME!r}:")
+        seed(sizes)
+    link_to_crm()
+
+
+CRM_SHARE = 3  # every third customer and vendor is linked to a CRM record
+
+
+def link_to_crm() -> None:
+    """Link a third of the customers and vendors to CRM records, for the CRM Customers / CRM Vendors views."""
+    from django.db import connection, transaction
+
+    from customers.models import Customer
+    from integration.models import CrmConnection
+    from organizations.models import Organization
+    from sync.models import RecordLink
+    from vendors.models import Vendor
+
+    organization = Organization.objects.get(name=ORGANIZATION_NAME)
+    if RecordLink.objects.filter(connection__organization=organization).exists():
         return
-    if found is not None:
-        create_database(drop=True)
-        migrate()
-    print(f"Seeding {ORGANIZATION_NAME!r}:")
-    seed(sizes)
+    now = datetime.datetime.now(datetime.UTC)
+    start = time.perf_counter()
+    with transaction.atomic():
+        crm = CrmConnection.objects.create(
+            organization=organization, crm_org_id="bench", api_domain="https://www.zohoapis.com",
+            accounts_url="https://accounts.zoho.com", client_id="bench", client_secret="bench",
+            refresh_token="bench",
+        )
+        rows = []
+        for model, erp_model, crm_module in ((Customer, "customer", "Accounts"), (Vendor, "vendor", "Vendors")):
+            ids = model.objects.filter(organization=organization).order_by("pk").values_list("pk", flat=True)
+            rows += [
+                {"connection_id": crm.pk, "crm_module": crm_module, "crm_id": f"58431040{pk:011d}",
+                 "erp_model": erp_model, "erp_id": pk, "origin": "crm", "synced_snapshot": {},
+                 "last_synced_at": now}
+                for index, pk in enumerate(ids) if index % CRM_SHARE == 0
+            ]
+        count = copy_rows(RecordLink, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(RecordLink._meta.db_table)}")
+    print(f"  {count:>7,} CRM record links in {time.perf_counter() - start:.1f} s")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -408,7 +448,10 @@ def scenarios(deep_page: int) -> list[Scenario]:
         Scenario(
             "customers", "active, 'trading', newest", {"view": "active", "q": "trading", "sort": "-created"}
         ),
+        Scenario("customers", "view=crm (CRM Customers)", {"view": "crm"}),
+        Scenario("customers", "CRM Customers, 'trading'", {"view": "crm", "q": "trading"}),
         Scenario("vendors", "all, by name", {}),
+        Scenario("vendors", "view=crm (CRM Vendors)", {"view": "crm"}),
         Scenario("vendors", "search 'harbor'", {"q": "harbor"}),
         Scenario("items", "all, by name", {}),
         Scenario("items", "search 'wireless'", {"q": "wireless"}),

@@ -37,12 +37,17 @@ class Customer(models.Model):
     notes = models.TextField(blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
+    # Linked to a CRM record: kept by the CRM integration after each sync, for the "CRM" list view.
+    crm_linked = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["display_name", "id"]
         indexes = [
+            models.Index(
+                fields=["organization", "display_name", "id"], condition=Q(crm_linked=True), name="customer_crm_name"
+            ),
             models.Index(fields=["organization", "display_name", "id"], name="customer_org_name"),
             models.Index(fields=["organization", "-created_at", "-id"], name="customer_org_created"),
             models.Index(fields=["organization", "is_active", "display_name", "id"], name="customer_org_active_name"),

@@ -44,10 +44,9 @@ class Adapter:
     def new(self, organization):
         if self.erp_model == "contact_person":
             return ContactPerson()
-        obj = self.model(organization=organization)
         if self.customer_type:
-            obj.customer_type = self.customer_type
-        return obj
+            return self.model(organization_id=organization.pk, customer_type=self.customer_type)
+        return self.model(organization_id=organization.pk)
 
     def derive(self, obj) -> None:
         """Fields that follow from mapped ones: an individual customer from the CRM is called by name."""

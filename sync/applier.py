@@ -9,10 +9,11 @@ the rest of the page is still written.
 
 from __future__ import annotations
 
-import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -25,7 +26,7 @@ from customers.models import ContactPerson, Customer
 from integration.models import ModuleConfig
 
 from . import planner
-from .adapters import Adapter
+from .adapters import CONTACT_PERSONS, CONTACTS, Adapter, linked_subquery
 from .mapping import FieldSpec, model_field_name, read_erp, write_erp
 from .models import IssueKind, RecordLink, SyncIssue, SyncRun
 from .planner import Action, ErpRow, Incoming, Kind, LinkState, PlanInput
@@ -57,9 +58,11 @@ class Scope:
     config: ModuleConfig
     adapter: Adapter
     specs: list[FieldSpec]
-    # False when the ERP had no unlinked records of this kind as the run began: no duplicate can turn up,
-    # so pages skip that query (what a first sync into an empty ERP, and most later ones, can count on).
-    check_duplicates: bool = True
+    # Asked (once per run, by the first page with records new to the ERP) whether the ERP holds records of
+    # this kind without a link. When it does not, no duplicate can turn up and pages skip that query:
+    # what a first sync into an empty ERP, and most later ones, can count on.
+    may_have_duplicates: Callable[[], bool] | None = None
+    client: object | None = None  # the run's CrmClient: its call and retry counts go with the progress
 
     @property
     def connection(self):
@@ -124,17 +127,13 @@ def load_page(scope: Scope, incoming: list[Incoming]) -> tuple[PlanInput, Loaded
     unlinked = [record for record in incoming if record.crm_id not in loaded.links and not record.errors]
     refs = {record.erp_ref for record in unlinked if record.erp_ref}
     if refs:
-        from .adapters import linked_subquery
-
         for obj in queryset.filter(pk__in=refs).exclude(linked_subquery(connection=connection, adapter=adapter)):
             loaded.objects[obj.pk] = obj
             data.rows[obj.pk] = erp_row(scope, obj)
             data.own.add(obj.pk)
-    if data.duplicate_field and unlinked and scope.check_duplicates:
+    if data.duplicate_field and unlinked and (scope.may_have_duplicates is None or scope.may_have_duplicates()):
         keys = {str(record.values.get(data.duplicate_field) or "").strip().lower() for record in unlinked} - {""}
         if keys:
-            from .adapters import linked_subquery
-
             found = (queryset.annotate(_key=Lower(Trim(data.duplicate_field))).filter(_key__in=keys)
                      .exclude(linked_subquery(connection=connection, adapter=adapter)).order_by("pk"))
             for obj in found:
@@ -185,6 +184,16 @@ class _Prepared:
     obj: object
     fields: set[str]
     link: RecordLink
+    new_link: bool = False
+
+    def unsaved(self) -> None:
+        """Forget primary keys a rolled-back write handed out, so that writing again inserts."""
+        if self.action.kind == Kind.CREATE:
+            self.obj.pk = None
+            self.obj._state.adding = True
+        if self.new_link:
+            self.link.pk = None
+            self.link._state.adding = True
 
 
 def _stored_snapshot(action: Action, deferred_push: bool) -> dict:
@@ -245,10 +254,12 @@ def apply_page(
         log.warning("page write failed (%s); writing record by record", error)
         written = Counts()
         for item in prepared:
+            item.unsaved()
             try:
                 with transaction.atomic():
                     written.add(_write(scope, [item], now))
             except DatabaseError as record_error:
+                item.unsaved()
                 written.failed += 1
                 issues.append(_issue(scope, item.action, planner.Issue(
                     kind=IssueKind.ERROR, message=f"The database refused the record: {record_error}"[:2000])))
@@ -285,7 +296,7 @@ def _prepare(scope: Scope, loaded: Loaded, action: Action, now, deferred_push: b
                                                        message=f"The ERP refused the record: {_validation_message(error)}"))
     link = loaded.links.get(action.crm_id)
     if link is None or link.erp_model != adapter.erp_model or action.retire is not None:
-        link = RecordLink(connection=scope.connection, crm_module=adapter.crm_module, crm_id=action.crm_id,
+        link = RecordLink(connection_id=scope.config.connection_id, crm_module=adapter.crm_module, crm_id=action.crm_id,
                           erp_model=adapter.erp_model, erp_id=action.erp_id or 0,
                           origin="crm" if creating else "erp")
     pending = deferred_push and bool(action.push)
@@ -297,7 +308,7 @@ def _prepare(scope: Scope, loaded: Loaded, action: Action, now, deferred_push: b
     if fields:
         fields.add("updated_at")
         obj.updated_at = now
-    return _Prepared(action=action, obj=obj, fields=fields, link=link)
+    return _Prepared(action=action, obj=obj, fields=fields, link=link, new_link=link.pk is None)
 
 
 def _write(scope: Scope, items: list[_Prepared], now) -> Counts:
@@ -334,8 +345,6 @@ def insert_rows(model, objects: list, *, now) -> None:
     if db_connection.vendor != "postgresql":
         model.objects.bulk_create(objects, batch_size=500)
         return
-    from psycopg.types.json import Jsonb
-
     meta = model._meta
     fields = list(meta.concrete_fields)
     stamped = [f.attname for f in fields if getattr(f, "auto_now", False)]
@@ -346,22 +355,35 @@ def insert_rows(model, objects: list, *, now) -> None:
         for name in created:
             if getattr(obj, name) is None:
                 setattr(obj, name, now)
+    try:
+        _copy_rows(meta, fields, objects)
+    except DatabaseError:
+        for obj in objects:
+            obj.pk = None  # not saved: a retry inserts them afresh
+        raise
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = db_connection.alias
+
+
+def _copy_rows(meta, fields: list, objects: list) -> None:
+    from psycopg.types.json import Jsonb
+
     with db_connection.wrap_database_errors, db_connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                        [meta.db_table, meta.pk.column, len(objects)])
         for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
             obj.pk = pk
         columns = ", ".join(db_connection.ops.quote_name(f.column) for f in fields)
-        json_fields = {f.attname for f in fields if isinstance(f, JSONField)}
+        values_of = attrgetter(*(f.attname for f in fields))
+        json_columns = [n for n, f in enumerate(fields) if isinstance(f, JSONField)]
         with cursor.cursor.copy(f"COPY {db_connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objects:
-                copy.write_row([
-                    Jsonb(value) if name in json_fields and value is not None else value
-                    for name, value in ((f.attname, getattr(obj, f.attname)) for f in fields)
-                ])
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = db_connection.alias
+                row = list(values_of(obj))
+                for n in json_columns:
+                    if row[n] is not None:
+                        row[n] = Jsonb(row[n])
+                copy.write_row(row)
 
 
 def record_progress(scope: Scope, counts: Counts, *, cursor: dict | None, now=None) -> None:
@@ -372,6 +394,8 @@ def record_progress(scope: Scope, counts: Counts, *, cursor: dict | None, now=No
                if getattr(counts, name)}
     if counts.done:
         changes["progress_done"] = F("progress_done") + counts.done
+    if scope.client is not None:
+        changes.update(api_calls=scope.client.calls, retries=scope.client.retries)
     SyncRun.objects.filter(pk=scope.run.pk).update(heartbeat_at=now, **changes)
     if cursor is not None:
         ModuleConfig.objects.filter(pk=scope.config.pk).update(crm_cursor=cursor)
@@ -387,8 +411,6 @@ def retire_links(scope: Scope, retired: list[tuple[LinkState, bool]], *, now) ->
     inactive and unlinked; a stale link (its ERP record is gone or left the module) just goes."""
     if not retired:
         return
-    from .adapters import CONTACT_PERSONS, CONTACTS
-
     by_model = {"customer": CONTACTS, "contact_person": CONTACT_PERSONS}
     RecordLink.objects.filter(pk__in=[link.link_id for link, _ in retired if link.link_id]).delete()
     for model_name in {link.erp_model for link, record in retired if record}:
@@ -450,11 +472,3 @@ def plan_and_apply_deletions(scope: Scope, crm_ids: list[str], *, cursor: dict |
     actions = planner.plan_deletions(crm_ids, links={k: link_state(v) for k, v in links.items()},
                                      existing=existing, with_transactions=with_transactions)
     return apply_deletions(scope, actions, cursor=cursor)
-
-
-def touch_heartbeat(run: SyncRun) -> None:
-    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
-
-
-def as_utc(value: datetime.datetime | None) -> datetime.datetime | None:
-    return value.astimezone(datetime.UTC) if value is not None else None

@@ -38,6 +38,7 @@ from .adapters import (
     passes_for,
     pushes,
 )
+from .filters import refresh_crm_flags
 from .mapping import FieldSpec, model_field_name, read_erp, record_to_erp, specs_for, to_crm, write_erp
 from .models import IssueKind, RecordLink, RunStatus, SyncIssue, SyncRun, Trigger
 from .planner import Incoming
@@ -138,8 +139,8 @@ def claim(run: SyncRun) -> bool:
         # Our own run, redelivered after its worker died: take it over where it stopped.
         return bool(SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat_at=run.heartbeat_at)
                     .update(heartbeat_at=now))
-    if run.status != RunStatus.QUEUED:
-        return False
+    if run.status != RunStatus.QUEUED or run.trigger == Trigger.METRICS:
+        return False  # finished already, or not a sync (a metrics push records itself)
     config = ModuleConfig.objects.select_related("connection__organization").get(pk=run.module_config_id)
     if run.trigger == Trigger.RESYNC:
         # Pausing stops the module's scheduled and instant runs, not a person's request for one record.
@@ -178,6 +179,7 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
         run.progress_total = max(run.progress_total, run.progress_done)
     run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
                             "progress_total"])
+    refresh_crm_flags(organization_id=run.module_config.connection.organization_id)
     if run.trigger != Trigger.RESYNC:
         config = run.module_config
         ModuleConfig.objects.filter(pk=config.pk).update(
@@ -248,6 +250,8 @@ class Engine:
     _specs: dict[str, list[FieldSpec]] = field(default_factory=dict)
     _unlinked: dict[str, bool] = field(default_factory=dict)
     _push_failed: int = 0
+    _analyzed_at: int = 0  # rows added when the statistics were last refreshed
+    _added: int = 0  # rows added by this run's fetch so far
 
     @property
     def config(self) -> ModuleConfig:
@@ -266,7 +270,9 @@ class Engine:
                 self.push(adapter, new_records=False)
         for sync_pass in passes:
             self.fetch(sync_pass)
-        self._refresh_statistics()
+        if self._added > self._analyzed_at * 1.25:
+            self._analyzed_at = 0  # the fetch is over: once more, for the steps that follow
+            self._refresh_statistics(added=self._added)
         for sync_pass in passes:
             self.deletions(sync_pass)
         if pushes(config):
@@ -279,13 +285,15 @@ class Engine:
                 ModuleConfig.objects.filter(pk=config.pk).update(last_push_at=started)
                 config.last_push_at = started
 
-    def _refresh_statistics(self) -> None:
-        """After a fetch that added many rows (a first sync), let PostgreSQL know the tables grew before
-        autovacuum gets round to it: with statistics that still say "empty", the planner nests loops
-        over tens of thousands of rows in the queries that follow."""
-        self.run.refresh_from_db(fields=["added"])
-        if self.run.added < STATISTICS_AFTER or db_connection.vendor != "postgresql":
+    def _refresh_statistics(self, *, added: int) -> None:
+        """While a fetch adds many rows (a first sync), keep PostgreSQL's planner statistics up with the
+        tables' growth rather than wait for autovacuum (which may be slow, or off): with statistics that
+        still say "empty", the planner scans whole indexes in the per-page lookups and nests loops in
+        the queries that follow, and a sync slows down as it goes. Refreshed each time the rows added
+        double, so a few times per run."""
+        if added < max(STATISTICS_AFTER, self._analyzed_at * 2) or db_connection.vendor != "postgresql":
             return
+        self._analyzed_at = added
         tables = {RecordLink._meta.db_table}
         for adapter in adapters_for(self.config):
             tables.add(adapter.model._meta.db_table)
@@ -318,11 +326,14 @@ class Engine:
         return self._specs[adapter.name]
 
     def scope(self, adapter: Adapter) -> applier.Scope:
-        if adapter.name not in self._unlinked:
-            self._unlinked[adapter.name] = adapter.queryset(self.connection.organization).exclude(
-                linked_subquery(connection=self.connection, adapter=adapter)).exists()
+        def may_have_duplicates() -> bool:
+            if adapter.name not in self._unlinked:
+                self._unlinked[adapter.name] = adapter.queryset(self.connection.organization).exclude(
+                    linked_subquery(connection=self.connection, adapter=adapter)).exists()
+            return self._unlinked[adapter.name]
+
         return applier.Scope(run=self.run, config=self.config, adapter=adapter, specs=self.specs(adapter),
-                             check_duplicates=self._unlinked[adapter.name])
+                             may_have_duplicates=may_have_duplicates, client=self.client)
 
     def fetch_fields(self, sync_pass: Pass) -> list[str]:
         names = ["id", "Modified_Time", "Owner"]
@@ -484,11 +495,9 @@ class Engine:
                 last = name == names[-1]
                 total.add(applier.apply_page(scope, data, loaded, actions, cursor=cursor if last else None,
                                              progress=len(rows)))
-            self._report_calls()
+        self._added += total.added
+        self._refresh_statistics(added=self._added)
         return total
-
-    def _report_calls(self) -> None:
-        SyncRun.objects.filter(pk=self.run.pk).update(api_calls=self.client.calls, retries=self.client.retries)
 
     # --- step 2: deletions ----------------------------------------------------------------------------------
 
@@ -543,9 +552,11 @@ class Engine:
         if not new_records:
             return
         # A contact person waits for its customer's link, which may come long after it was last edited.
-        fresh = (queryset if adapter.has_parent else window).exclude(linked_subquery(connection=self.connection, adapter=adapter)).exclude(
-            Exists(SyncIssue.objects.filter(run__module_config=self.config, kind=IssueKind.SKIPPED,
-                                            erp_model=adapter.erp_model, erp_id=OuterRef("pk"))))
+        fresh = (queryset if adapter.has_parent else window).exclude(
+            linked_subquery(connection=self.connection, adapter=adapter))
+        # Left alone on purpose: a duplicate under the rule "Skip" stays out of the CRM too.
+        fresh = fresh.exclude(Exists(SyncIssue.objects.filter(
+            run__module_config=self.config, kind=IssueKind.SKIPPED, erp_model=adapter.erp_model, erp_id=OuterRef("pk"))))
         if hasattr(adapter.model, "is_active"):
             fresh = fresh.filter(is_active=True)
         if adapter.has_parent:
@@ -594,38 +605,39 @@ class Engine:
         outcome = {id(action): result for (_, _, action), result in zip(outgoing, results, strict=True)}
         now = timezone.now()
         counts = applier.Counts(done=len(actions))
-        issues = []
+        issues, written, columns, synced = [], [], {"updated_at"}, []
+        for obj, link, action in actions:
+            result = outcome.get(id(action))
+            if result is not None and not result.ok:
+                counts.failed += 1
+                self._push_failed += 1
+                issues.append(self._push_issue(scope, obj, link.crm_id, result))
+                continue
+            for issue in action.issues:
+                counts.conflicts += issue.kind == "conflict"
+                issues.append(applier._issue(scope, action, issue))
+            if action.erp_changes:  # the CRM's side of a merge (the ERP went first)
+                for name, value in action.erp_changes.items():
+                    write_erp(by_name[name], obj, value)
+                    columns.add(model_field_name(by_name[name]))
+                adapter.derive(obj)
+                obj.updated_at = now  # not auto_now's later instant: the link's sync time covers it
+                written.append(obj)
+            link.synced_snapshot = planner.pushed_snapshot(specs, action.snapshot, action.push)
+            link.last_synced_at = now
+            if result is not None:
+                counts.pushed += 1
+                link.crm_modified_time = parse_time(result.details.get("Modified_Time")) or link.crm_modified_time
+            synced.append(link)
+        if adapter.customer_type == "individual":
+            columns.add("display_name")
+        counts.updated += len(written)
         with transaction.atomic():
-            for obj, link, action in actions:
-                result = outcome.get(id(action))
-                if result is not None and not result.ok:
-                    counts.failed += 1
-                    self._push_failed += 1
-                    issues.append(self._push_issue(scope, obj, link.crm_id, result))
-                    continue
-                for issue in action.issues:
-                    counts.conflicts += issue.kind == "conflict"
-                    issues.append(applier._issue(scope, action, issue))
-                if action.erp_changes:
-                    for name, value in action.erp_changes.items():
-                        write_erp(by_name[name], obj, value)
-                    adapter.derive(obj)
-                    obj.updated_at = now  # not auto_now's later instant: the link's sync time covers it
-                    columns = {model_field_name(by_name[n]) for n in action.erp_changes} | {"updated_at"}
-                    if adapter.customer_type == "individual":
-                        columns.add("display_name")
-                    adapter.model.objects.bulk_update([obj], sorted(columns))
-                    counts.updated += 1
-                snapshot = planner.pushed_snapshot(specs, action.snapshot, action.push)
-                link.synced_snapshot = snapshot
-                link.last_synced_at = now
-                if result is not None:
-                    counts.pushed += 1
-                    link.crm_modified_time = parse_time(result.details.get("Modified_Time")) or link.crm_modified_time
-                link.save(update_fields=["synced_snapshot", "last_synced_at", "crm_modified_time"])
+            if written:
+                adapter.model.objects.bulk_update(written, sorted(columns))
+            RecordLink.objects.bulk_update(synced, ["synced_snapshot", "last_synced_at", "crm_modified_time"])
             SyncIssue.objects.bulk_create(issues)
             applier.record_progress(scope, counts, cursor=None, now=now)
-            self._report_calls()
 
     def _push_issue(self, scope, obj, crm_id: str, result) -> SyncIssue:
         field_name = str((result.details or {}).get("api_name") or "")
@@ -699,7 +711,6 @@ class Engine:
             RecordLink.objects.bulk_create([link for link in links if link.crm_id not in known])
             SyncIssue.objects.bulk_create(issues)
             applier.record_progress(scope, counts, cursor=None, now=now)
-            self._report_calls()
 
     # --- one record -----------------------------------------------------------------------------------------
 

@@ -133,6 +133,8 @@ def integration_delete(*, connection, mode: str) -> dict:
                 queryset.delete()
         counts["kept"] = links.filter(origin=Origin.CRM).count() - counts["deleted"]
         links.delete()
+        Customer.objects.filter(organization=organization, crm_linked=True).update(crm_linked=False)
+        Vendor.objects.filter(organization=organization, crm_linked=True).update(crm_linked=False)
         connection.module_configs.all().delete()
         connection.delete()
     return counts

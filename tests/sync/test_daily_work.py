@@ -12,12 +12,13 @@ from django.urls import reverse
 from customers.models import ContactPerson, Customer, Invoice
 from integration.models import ConnectionStatus, ModuleConfig
 from sync import importing, metrics
+from sync.filters import refresh_crm_flags
 from sync.models import RecordLink, SyncRun
 from tests.factories import CustomerFactory, InvoiceFactory
 from tests.sandbox import sandbox_client
 from vendors.models import Vendor
 
-from .conftest import configure
+from .conftest import configure, sync
 
 
 def account_with_contacts(sandbox):
@@ -41,6 +42,7 @@ def test_crm_customers_view_lists_only_linked_customers_with_a_badge(actors, con
     CustomerFactory(organization=actors.organization, display_name="Local Ltd")
     RecordLink.objects.create(connection=connection, crm_module="Accounts", crm_id="1", erp_model="customer",
                               erp_id=linked.pk, origin="crm")
+    refresh_crm_flags(organization_id=actors.organization.pk)  # what every run and import ends with
     client = actors.client_for(actors.finance)
     page = client.get(reverse("customers:list"), {"view": "crm"})
     assert [c.display_name for c in page.context["state"].page] == ["Linked Ltd"]
@@ -58,6 +60,7 @@ def test_crm_vendors_view(actors, connection):
     VendorFactory(organization=actors.organization, display_name="Local Supplies")
     RecordLink.objects.create(connection=connection, crm_module="Vendors", crm_id="9", erp_model="vendor",
                               erp_id=linked.pk, origin="crm")
+    refresh_crm_flags(organization_id=actors.organization.pk)
     page = actors.client_for(actors.ops).get(reverse("vendors:list"), {"view": "crm"})
     assert [v.display_name for v in page.context["state"].page] == ["CRM Supplies"]
 
@@ -273,3 +276,15 @@ def test_ten_invoice_edits_in_the_debounce_window_make_one_push(actors, sandbox,
     assert sandbox.calls()["calls"].get("PUT /crm/v8/Accounts") == 1
     record = sandbox.get_record("Accounts", account_id)
     assert Decimal(str(record["ERP_Outstanding_Receivables"])) == Decimal("19")
+
+
+def test_the_crm_view_follows_syncs_and_deletions(actors, sandbox, connection):
+    config = configure(connection, "customers", crm_source="accounts")
+    sync(config)
+    client = actors.client_for(actors.finance)
+    listed = client.get(reverse("customers:list"), {"view": "crm"}).context["state"].page.paginator.count
+    assert listed == Customer.objects.filter(organization=actors.organization).count() > 0
+    from sync.services import integration_delete
+
+    integration_delete(connection=connection, mode="all")
+    assert client.get(reverse("customers:list"), {"view": "crm"}).context["state"].page.paginator.count == 0

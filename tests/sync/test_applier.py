@@ -1,0 +1,41 @@
+"""The applier's promise: one record the database refuses becomes a SyncIssue, the rest of the page is
+written (a race the planner could not see, such as another process making a contact person primary)."""
+
+from customers.models import ContactPerson
+from sync import applier, planner
+from sync.adapters import CONTACT_PERSONS
+from sync.mapping import FieldSpec
+from sync.models import RecordLink, SyncIssue, SyncRun
+from tests.factories import CustomerFactory
+
+from .conftest import configure
+
+LAST_NAME = FieldSpec("last_name", "Last_Name", "text", "text", max_length=100, required=True)
+
+
+def test_a_record_the_database_refuses_is_an_issue_and_the_rest_of_the_page_is_written(connection):
+    config = configure(connection, "customers", crm_source="accounts_and_contacts")
+    run = SyncRun.objects.create(module_config=config, trigger="instant", status="running")
+    customer = CustomerFactory(organization=connection.organization)
+    scope = applier.Scope(run=run, config=config, adapter=CONTACT_PERSONS, specs=[LAST_NAME])
+    incoming = [planner.Incoming(crm_id=f"c{n}", values={"last_name": f"Person {n}"}, parent_crm_id="a1",
+                                 parent_erp_id=customer.pk) for n in range(3)]
+    data, loaded = applier.load_page(scope, incoming)
+    actions = planner.plan(data)
+    # Between the plan and the write, the customer got a primary contact elsewhere... and the plan
+    # thinks two of these are the first.
+    for action in actions[:2]:
+        action.make_primary = True
+
+    counts = applier.apply_page(scope, data, loaded, actions, progress=3)
+
+    assert (counts.added, counts.failed) == (2, 1)
+    [issue] = SyncIssue.objects.filter(run=run)
+    assert issue.kind == "error" and "database refused" in issue.message and issue.crm_id == "c1"
+    people = ContactPerson.objects.filter(customer=customer)
+    assert sorted(people.values_list("last_name", flat=True)) == ["Person 0", "Person 2"]
+    links = RecordLink.objects.filter(connection=connection, crm_module="Contacts")
+    assert {link.crm_id for link in links} == {"c0", "c2"}
+    assert {link.erp_id for link in links} == set(people.values_list("pk", flat=True))
+    run.refresh_from_db()
+    assert (run.added, run.failed, run.progress_done) == (2, 1, 3)

@@ -1,0 +1,75 @@
+"""Type conversion CRM ⇄ ERP per ERP field kind: what converts, and the reason when it does not."""
+
+import pytest
+
+from sync.mapping import ConversionError, FieldSpec, record_to_erp, to_crm, to_erp
+
+NAME = FieldSpec("display_name", "Account_Name", "text", "text", max_length=10)
+EMAIL = FieldSpec("email", "Email", "email", "email", max_length=254)
+RATE = FieldSpec("rate", "Unit_Price", "decimal", "currency")
+SCORE = FieldSpec("cf:Score", "Score", "decimal", "double")
+KIND = FieldSpec("item_type", "Product_Type", "choice", "picklist", crm_choices=("Goods", "Services"))
+TIER = FieldSpec("cf:Tier", "Tier", "choice", "picklist", choices=("Gold", "Silver"))
+SINCE = FieldSpec("cf:Since", "Since", "date", "datetime")
+VIP = FieldSpec("cf:Vip", "Vip", "boolean", "boolean")
+SEATS = FieldSpec("cf:Seats", "Seats", "integer", "integer")
+CURRENCY = FieldSpec("currency", "Currency", "currency_code", "picklist", max_length=3)
+
+
+@pytest.mark.parametrize(("spec", "crm", "erp"), [
+    (NAME, "  Acme  ", "Acme"),
+    (NAME, None, ""),
+    (NAME, 42, "42"),
+    (EMAIL, " ana@example.test ", "ana@example.test"),
+    (RATE, 12.345, "12.35"),
+    (RATE, None, "0"),
+    (RATE, "7", "7"),
+    (SCORE, 0.1, "0.1"),
+    (SCORE, None, None),
+    (KIND, "Services", "service"),
+    (KIND, "goods", "goods"),
+    (KIND, None, "goods"),
+    (TIER, "gold", "Gold"),
+    (SINCE, "2025-03-01T23:30:00+05:30", "2025-03-01"),
+    (VIP, None, False),
+    (SEATS, 12.0, 12),
+    (CURRENCY, "eur", "EUR"),
+])
+def test_crm_values_convert_to_the_erp_kind(spec, crm, erp):
+    assert to_erp(spec, crm) == erp
+
+
+@pytest.mark.parametrize(("spec", "crm", "reason"), [
+    (NAME, "x" * 11, "11 characters long; at most 10 fit"),
+    (NAME, "a\x00b", "NUL"),
+    (NAME, ["a"], "expected text"),
+    (EMAIL, "a@b.c", "not a valid email"),
+    (RATE, "abc", "not a number"),
+    (RATE, -1, "must not be negative"),
+    (RATE, 10**13, "too large"),
+    (KIND, "Bundle", "is not one of goods, service"),
+    (TIER, "Bronze", "is not one of Gold, Silver"),
+    (SINCE, "yesterday", "not a date"),
+    (VIP, "yes", "not true or false"),
+    (SEATS, "12a", "not a whole number"),
+    (CURRENCY, "Euro", "three-letter"),
+])
+def test_values_that_do_not_convert_say_which_field_and_why(spec, crm, reason):
+    with pytest.raises(ConversionError) as raised:
+        to_erp(spec, crm)
+    assert raised.value.field == spec.erp_field and raised.value.value == crm
+    assert reason in raised.value.reason
+
+
+def test_one_bad_field_does_not_hide_the_others():
+    values, errors = record_to_erp([NAME, EMAIL, RATE], {"Account_Name": "Fine", "Email": "bad", "Unit_Price": -3})
+    assert values == {"display_name": "Fine"}
+    assert [error.field for error in errors] == ["email", "rate"]
+
+
+def test_erp_values_go_out_in_the_crms_shapes():
+    assert to_crm(RATE, "12.5") == 12.5
+    assert to_crm(KIND, "service") == "Services"
+    assert to_crm(NAME, "") is None
+    assert to_crm(VIP, None) is False
+    assert to_crm(FieldSpec("notes", "Employees", "text", "integer"), "12") == 12
