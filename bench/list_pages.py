@@ -333,21 +333,33 @@ def prepare(sizes: Sizes, *, fresh: bool) -> None:
     link_to_crm()
 
 
+def vacuum(*models) -> None:
+    """Fresh statistics and visibility maps, as autovacuum leaves them on a live database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 CRM_SHARE = 3  # every third customer and vendor is linked to a CRM record
 
 
 def link_to_crm() -> None:
     """Link a third of the customers and vendors to CRM records, for the CRM Customers / CRM Vendors views."""
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from customers.models import Customer
     from integration.models import CrmConnection
     from organizations.models import Organization
+    from sync.filters import refresh_crm_flags
     from sync.models import RecordLink
     from vendors.models import Vendor
 
     organization = Organization.objects.get(name=ORGANIZATION_NAME)
     if RecordLink.objects.filter(connection__organization=organization).exists():
+        if refresh_crm_flags(organization_id=organization.pk):  # as every sync run ends
+            vacuum(RecordLink, Customer, Vendor)
         return
     now = datetime.datetime.now(datetime.UTC)
     start = time.perf_counter()
@@ -367,8 +379,8 @@ def link_to_crm() -> None:
                 for index, pk in enumerate(ids) if index % CRM_SHARE == 0
             ]
         count = copy_rows(RecordLink, rows)
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(RecordLink._meta.db_table)}")
+        refresh_crm_flags(organization_id=organization.pk)  # as every sync run ends
+    vacuum(RecordLink, Customer, Vendor)
     print(f"  {count:>7,} CRM record links in {time.perf_counter() - start:.1f} s")
 
 

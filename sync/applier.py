@@ -210,11 +210,12 @@ def _stored_snapshot(action: Action, deferred_push: bool) -> dict:
 
 def apply_page(
     scope: Scope, data: PlanInput, loaded: Loaded, actions: list[Action], *,
-    cursor: dict | None = None, progress: int = 0, deferred_push: bool = True,
+    cursor: dict | None = None, progress: int = 0, deferred_push: bool = True, report: bool = True,
 ) -> Counts:
     """Write one page's plan; call inside the transaction that loaded it. `cursor` (the module config's
     whole crm_cursor) is saved with the page; `deferred_push` says that ERP-side changes found here are
-    pushed later by the push step (a fetch) rather than already sent (a push)."""
+    pushed later by the push step (a fetch) rather than already sent (a push). With `report=False` the
+    caller writes the counts (and cursor) with record_progress itself, in the same transaction."""
     now = timezone.now()
     counts = Counts(done=progress)
     issues: list[SyncIssue] = []
@@ -265,7 +266,8 @@ def apply_page(
                     kind=IssueKind.ERROR, message=f"The database refused the record: {record_error}"[:2000])))
     counts.add(written)
     SyncIssue.objects.bulk_create(issues, batch_size=500)
-    record_progress(scope, counts, cursor=cursor, now=now)
+    if report:
+        record_progress(scope, counts, cursor=cursor, now=now)
     return counts
 
 

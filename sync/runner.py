@@ -485,16 +485,15 @@ class Engine:
                     groups[target.name][1].append(record)
             else:
                 groups[sync_pass.adapters[0].name][1].extend(records)
-            names = [name for name, (_, rows) in groups.items() if rows] or [sync_pass.adapters[0].name]
-            for name in names:
-                adapter, rows = groups[name]
+            for adapter, rows in groups.values():
+                if not rows:
+                    continue
                 scope = self.scope(adapter)
                 incoming = [self.to_incoming(adapter, record, parents) for record in rows]
                 data, loaded = applier.load_page(scope, incoming)
                 actions = planner.plan(data)
-                last = name == names[-1]
-                total.add(applier.apply_page(scope, data, loaded, actions, cursor=cursor if last else None,
-                                             progress=len(rows)))
+                total.add(applier.apply_page(scope, data, loaded, actions, progress=len(rows), report=False))
+            applier.record_progress(self.scope(sync_pass.adapters[0]), total, cursor=cursor)
         self._added += total.added
         self._refresh_statistics(added=self._added)
         return total
