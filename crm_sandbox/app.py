@@ -138,7 +138,22 @@ class Sandbox:
         custom = self._custom_fields.get(module)
         if custom is None:
             custom = self._custom_fields[module] = self.store.custom_fields(module)
-        return fields_of(module, custom)
+        labels = (self.store.get_meta("field_labels") or {}).get(module) or {}
+        fields = fields_of(module, custom)
+        if labels:
+            # Renamed in the CRM's setup: the label changes, the API name stays.
+            fields = [{**f, "field_label": labels[f["api_name"]], "display_label": labels[f["api_name"]]}
+                      if f["api_name"] in labels else f for f in fields]
+        return fields
+
+    def rename_field(self, module: str, api_name: str, label: str) -> dict:
+        if api_name not in self.field_map(module):
+            raise KeyError(api_name)
+        labels = self.store.get_meta("field_labels") or {}
+        labels.setdefault(module, {})[api_name] = label
+        with self.store.transaction() as conn:
+            self.store.set_meta("field_labels", labels, conn)
+        return self.field_map(module)[api_name]
 
     def field_map(self, module: str) -> dict[str, dict]:
         return {field["api_name"]: field for field in self.fields(module)}

@@ -156,3 +156,16 @@ def bulk(sandbox: Sandbox, request, module: str) -> Reply:
             )
             result["touched"] = cursor.rowcount
     return Reply(200, result)
+
+
+def field_rename(sandbox: Sandbox, request, module: str, api_name: str) -> Reply:
+    """Rename a field's label as an administrator would in the CRM's setup; its API name stays."""
+    label = json_body(request).get("field_label")
+    if not isinstance(label, str) or not label.strip() or len(label) > 50:
+        raise ApiError(400, "INVALID_DATA", "field_label must be a text of 1 to 50 characters",
+                       {"api_name": "field_label"})
+    try:
+        field = sandbox.rename_field(module, api_name, label.strip())
+    except KeyError:
+        raise ApiError(400, "INVALID_DATA", f"no field {api_name!r} in {module}", {"api_name": api_name}) from None
+    return Reply(200, {"field": field})

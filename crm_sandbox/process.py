@@ -136,6 +136,9 @@ class SandboxProcess:
     def set_org(self, **changes) -> dict:
         return self._call("PATCH", "/__sandbox__/org", changes)
 
+    def rename_field(self, module: str, api_name: str, label: str) -> dict:
+        return self._call("PATCH", f"/__sandbox__/fields/{module}/{api_name}", {"field_label": label})["field"]
+
     def create_record(self, module: str, values: dict) -> dict:
         return self._call("POST", f"/__sandbox__/records/{module}", values)["data"]
 

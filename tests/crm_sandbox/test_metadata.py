@@ -104,3 +104,13 @@ def test_metadata_needs_a_known_module(crm):
     assert_error(crm.get("/settings/fields"), 400, "REQUIRED_PARAM_MISSING")
     assert_error(crm.get("/settings/fields", params={"module": "Leads"}), 400, "INVALID_MODULE")
     assert_error(crm.get("/settings/custom_views/123", params={"module": "Accounts"}), 400, "INVALID_DATA")
+
+
+def test_a_renamed_field_keeps_its_api_name(crm, crm_sandbox):
+    renamed = crm_sandbox.rename_field("Accounts", "Billing_Code", "Postal Code")
+    assert (renamed["api_name"], renamed["field_label"]) == ("Billing_Code", "Postal Code")
+    fields = {f["api_name"]: f for f in crm.get("/settings/fields", params={"module": "Accounts"}).json()["fields"]}
+    assert fields["Billing_Code"]["field_label"] == "Postal Code"
+    crm_sandbox.reset()
+    fields = {f["api_name"]: f for f in crm.get("/settings/fields", params={"module": "Accounts"}).json()["fields"]}
+    assert fields["Billing_Code"]["field_label"] == "Billing Code"

@@ -226,3 +226,14 @@ def test_crm_configure_command_applies_the_same_rules(actors, sandbox, connectio
                       "--auto-map")
     with pytest.raises(CommandError, match="must be mapped"):
         run_configure("--org", org, "--module", "vendors")
+
+
+def test_a_field_renamed_in_the_crm_keeps_its_mapping_and_shows_its_new_label(admin, sandbox):
+    save(admin, "customers", form_data(page(admin, "customers")))
+    sandbox.rename_field("Accounts", "Billing_Code", "Postal Code")
+    response = page(admin, "customers")
+    form = response.context["form"]
+    assert form[map_key("customer", "billing_zip")].value() == "Billing_Code"
+    assert "Postal Code (text)" in response.content.decode()
+    assert save(admin, "customers", form_data(response)).status_code == 302
+    assert FieldMapping.objects.get(erp_field="billing_zip").crm_field == "Billing_Code"
