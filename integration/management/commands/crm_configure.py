@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integration import configuration, services
 from integration.crm.errors import CrmError
-from organizations.models import Organization
+from organizations.selectors import organization_for_command
 
 
 class Command(BaseCommand):
@@ -27,9 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--sync-now", action="store_true", help="Queue a sync after saving")
 
     def handle(self, *args, **options):
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization named {options['org']!r}.")
+        organization = organization_for_command(options["org"])
         connection = services.connection_for(organization)
         if connection is None or not connection.is_active:
             raise CommandError(f"{organization.name} has no active Zoho CRM connection.")

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from integration import services
 from integration.crm.client import CrmClient
 from integration.crm.errors import CrmError
-from organizations.models import Organization
+from organizations.selectors import organization_for_command
 
 
 class Command(BaseCommand):
@@ -22,9 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--crm-org-id", help="Refuse unless the token's CRM organization has this id")
 
     def handle(self, *args, **options):
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization named {options['org']!r}.")
+        organization = organization_for_command(options["org"])
         try:
             client = CrmClient(
                 api_domain=options["api_domain"],

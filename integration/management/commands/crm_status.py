@@ -1,9 +1,9 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from integration.services import connection_for
-from organizations.models import Organization
+from organizations.selectors import organization_for_command
 
 
 class Command(BaseCommand):
@@ -14,9 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization named {options['org']!r}.")
+        organization = organization_for_command(options["org"])
         connection = connection_for(organization)
         if connection is None:
             status = {"connected": False}

@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from organizations.models import Organization, Role
+from organizations.models import Role
+from organizations.selectors import organization_for_command
 from organizations.services import member_create
 
 
@@ -16,9 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
 
     def handle(self, *args, **options):
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization named {options['org']!r}.")
+        organization = organization_for_command(options["org"])
         try:
             membership = member_create(
                 organization=organization,

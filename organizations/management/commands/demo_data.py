@@ -4,14 +4,14 @@ import datetime
 import random
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from customers.models import ContactPerson
 from customers.services import customer_create, invoice_create, invoice_record_payment
 from items.services import item_create
-from organizations.models import Organization
+from organizations.selectors import organization_for_command
 from vendors.services import bill_create, vendor_create
 
 COMPANIES = [
@@ -54,9 +54,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization named {options['org']!r}.")
+        organization = organization_for_command(options["org"])
         if organization.customers.exists():
             self.stdout.write("The organization already has data; nothing added.")
             return

@@ -1,8 +1,8 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from organizations.models import Organization
+from organizations.selectors import organization_for_command
 from sync.models import SyncRun
 
 from .crm_sync import run_json
@@ -17,9 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization named {options['org']!r}.")
+        organization = organization_for_command(options["org"])
         runs = (SyncRun.objects.filter(module_config__connection__organization=organization)
                 .select_related("module_config")[: options["limit"]])
         rows = [run_json(run) for run in runs]

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection as db_connection
 
 from integration.models import ModuleConfig
-from organizations.models import Organization
+from organizations.selectors import organization_for_command
 from sync import runner
 from sync.models import RunStatus, SyncRun, Trigger
 
@@ -32,9 +32,7 @@ class Command(BaseCommand):
                             choices=[Trigger.INSTANT, Trigger.SCHEDULED, Trigger.INITIAL])
 
     def handle(self, *args, **options):
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organization named {options['org']!r}.")
+        organization = organization_for_command(options["org"])
         config = ModuleConfig.objects.filter(connection__organization=organization, module=options["module"]).first()
         if config is None or not config.configured:
             raise CommandError(f"{options['module']} is not configured for sync in {organization.name}.")
