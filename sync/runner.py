@@ -14,9 +14,11 @@ import datetime
 import hashlib
 import json
 import logging
+import random
+import time
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db import connection as db_connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -57,6 +59,7 @@ ONE_SECOND = datetime.timedelta(seconds=1)
 # commits are well within it), so the next listing need not replay that second.
 SETTLED_AFTER = datetime.timedelta(seconds=60)
 IN_PROGRESS_REASON = "A run of this module is in progress."
+CLAIM_ATTEMPTS = 20
 STATISTICS_AFTER = 5000  # rows added by a fetch after which the database's planner statistics are refreshed
 
 
@@ -121,15 +124,28 @@ def reclaim_stale_runs(*, module_config: ModuleConfig | None = None, exclude: in
 
 def _skip(run: SyncRun, reason: str) -> None:
     now = timezone.now()
-    SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-        status=RunStatus.SKIPPED, failure_reason=reason, finished_at=now)
-    run.refresh_from_db()
+    if SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.SKIPPED, failure_reason=reason, finished_at=now):
+        run.status, run.failure_reason, run.finished_at = RunStatus.SKIPPED, reason, now
 
 
 def claim(run: SyncRun) -> bool:
     """Take the module's running slot for this run. False when the run is not to go on (it is finished,
     refused, or another run holds the slot: then it is marked skipped with the reason). Raises RunBusy
     for a run that is already running with a fresh heartbeat (a duplicate delivery of its task)."""
+    for attempt in range(CLAIM_ATTEMPTS):
+        try:
+            return _claim(run)
+        except OperationalError:
+            # SQLite answers "database table is locked" to the second of two writers at the same moment
+            # instead of waiting; every step of a claim is conditional, so trying again is safe.
+            if attempt == CLAIM_ATTEMPTS - 1 or db_connection.vendor != "sqlite":
+                raise
+            time.sleep(random.uniform(0.01, 0.05))
+    return False
+
+
+def _claim(run: SyncRun) -> bool:
     now = timezone.now()
     run.refresh_from_db()
     if run.status == RunStatus.RUNNING:
@@ -157,7 +173,8 @@ def claim(run: SyncRun) -> bool:
     except IntegrityError:
         _skip(run, IN_PROGRESS_REASON)
         return False
-    run.refresh_from_db()
+    if claimed:  # (nothing that could fail after the claim committed: a retry would see the run as busy)
+        run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
     return bool(claimed)
 
 
@@ -179,7 +196,9 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
         run.progress_total = max(run.progress_total, run.progress_done)
     run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
                             "progress_total"])
-    refresh_crm_flags(organization_id=run.module_config.connection.organization_id)
+    if run.added or run.updated or run.deleted or run.pushed:
+        # Links were made or removed (a run without changes, the usual one, has no flags to refresh).
+        refresh_crm_flags(organization_id=run.module_config.connection.organization_id)
     if run.trigger != Trigger.RESYNC:
         config = run.module_config
         ModuleConfig.objects.filter(pk=config.pk).update(
@@ -633,8 +652,8 @@ class Engine:
         counts.updated += len(written)
         with transaction.atomic():
             if written:
-                adapter.model.objects.bulk_update(written, sorted(columns))
-            RecordLink.objects.bulk_update(synced, ["synced_snapshot", "last_synced_at", "crm_modified_time"])
+                applier.update_rows(adapter.model, written, sorted(columns))
+            applier.update_rows(RecordLink, synced, ["synced_snapshot", "last_synced_at", "crm_modified_time"])
             SyncIssue.objects.bulk_create(issues)
             applier.record_progress(scope, counts, cursor=None, now=now)
 
