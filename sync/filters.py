@@ -27,7 +27,8 @@ def refresh_crm_flags(*, organization_id: int) -> int:
 
     changed = 0
     for model, erp_model in ((Customer, "customer"), (Vendor, "vendor")):
-        linked = Exists(RecordLink.objects.filter(erp_model=erp_model, erp_id=OuterRef("pk"),
+        # A link kept after its CRM record was deleted (the record has transactions) no longer counts.
+        linked = Exists(RecordLink.objects.filter(erp_model=erp_model, erp_id=OuterRef("pk"), crm_deleted_at__isnull=True,
                                                   connection__organization_id=organization_id))
         rows = model.objects.filter(organization_id=organization_id)
         changed += rows.filter(crm_linked=False).filter(linked).update(crm_linked=True)

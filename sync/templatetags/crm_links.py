@@ -25,4 +25,5 @@ def crm_linked_ids(erp_model: str, records) -> set:
     ids = [record.pk for record in records]
     if not ids:
         return set()
-    return set(RecordLink.objects.filter(erp_model=erp_model, erp_id__in=ids).values_list("erp_id", flat=True))
+    links = RecordLink.objects.filter(erp_model=erp_model, erp_id__in=ids, crm_deleted_at__isnull=True)
+    return set(links.values_list("erp_id", flat=True))
