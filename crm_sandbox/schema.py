@@ -15,7 +15,7 @@ USERS = [
     {
         "id": str(ID_BASE + 424672), "zuid": "700012300", "email": "ana.ruiz@zylker.test",
         "full_name": "Ana Ruiz", "first_name": "Ana", "last_name": "Ruiz",
-        "role": {"name": "CEO", "id": str(ID_BASE + 26005)},
+        "role": {"name": "Chief Executive", "id": str(ID_BASE + 26005)},
         "profile": {"name": "Administrator", "id": str(ID_BASE + 26011)},
     },
     {

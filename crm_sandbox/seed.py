@@ -39,7 +39,7 @@ _FIRST = ["Ana", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hiro", "Is
           "Maya", "Noah", "Olga", "Pedro", "Quinn", "Rosa", "Sanjay", "Tara", "Umar", "Vera", "Wei", "Yara", "Zoe"]
 _LAST = ["Schmidt", "Garcia", "Okafor", "Nguyen", "Patel", "Johnson", "Rossi", "Kowalski", "Tanaka", "Murphy",
          "Silva", "Dubois", "Ivanova", "Haddad", "Larsen", "Chen", "Moreau", "Fischer", "Khan", "Brown"]
-_TITLES = ["Purchasing Manager", "CFO", "Office Manager", "Head of Operations", "Buyer", "Accountant", "CEO",
+_TITLES = ["Purchasing Manager", "CFO", "Office Manager", "Head of Operations", "Buyer", "Accountant", "Managing Director",
            "IT Director", "Sales Lead", "Procurement Specialist"]
 _DEPARTMENTS = ["Finance", "Operations", "Purchasing", "IT", "Sales", "Management"]
 _VENDOR_CATEGORIES = ["Hardware", "Software", "Logistics", "Office Supplies", "Services"]
