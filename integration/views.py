@@ -203,11 +203,8 @@ def details(request: HttpRequest) -> HttpResponse:
 
 
 def _module_summaries(connection) -> list[dict]:
-    """Per ERP module, whether it is configured for sync (module configuration fills this in)."""
-    configured = {}
-    module_configs = getattr(connection, "module_configs", None)
-    if module_configs is not None:
-        configured = {c.module: c for c in module_configs.all()}
+    """Per ERP module, its sync configuration (None when never opened)."""
+    configured = {c.module: c for c in connection.module_configs.all()}
     return [
         {"key": key, "label": label, "config": configured.get(key)}
         for key, label in (("customers", "Customers"), ("vendors", "Vendors"), ("items", "Items"))

@@ -45,7 +45,5 @@ class Command(BaseCommand):
 
 
 def _modules(connection) -> dict:
-    configs = {}
-    if hasattr(connection, "module_configs"):
-        configs = {c.module: c.configured for c in connection.module_configs.all()}
+    configs = {c.module: c.configured for c in connection.module_configs.all()}
     return {m: configs.get(m, False) for m in ("customers", "vendors", "items")}
