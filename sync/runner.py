@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
@@ -439,17 +440,20 @@ class Engine:
         while True:
             in_chain = 0
             try:
-                for page in self.client.iter_pages(sync_pass.crm_module, fields=fields, sort_by="Modified_Time",
-                                                   sort_order="asc", modified_since=since):
-                    times = [t for t in (parse_time(r.get("Modified_Time")) for r in page.records) if t]
-                    if times:
-                        cursor = max([cursor, *times]) if cursor else max(times)
-                        _advance(state, "modified", cursor, complete=False)
-                    self.apply_records(sync_pass, page.records,
-                                       cursor=self._cursor_with(sync_pass.crm_module, dict(state)))
-                    in_chain += len(page.records)
-                    if page.more and in_chain + PAGE_SIZE > CHAIN_CEILING:
-                        raise _Restart
+                pages = self.client.read_ahead(self.client.iter_pages(
+                    sync_pass.crm_module, fields=fields, sort_by="Modified_Time", sort_order="asc",
+                    modified_since=since, window=CHAIN_CEILING))
+                with closing(pages):
+                    for page in pages:
+                        times = [t for t in (parse_time(r.get("Modified_Time")) for r in page.records) if t]
+                        if times:
+                            cursor = max([cursor, *times]) if cursor else max(times)
+                            _advance(state, "modified", cursor, complete=False)
+                        self.apply_records(sync_pass, page.records,
+                                           cursor=self._cursor_with(sync_pass.crm_module, dict(state)))
+                        in_chain += len(page.records)
+                        if page.window_full:
+                            raise _Restart
                 if cursor is not None:
                     _advance(state, "modified", cursor, complete=True)
                     applier.record_progress(self.scope(sync_pass.adapters[0]), applier.Counts(),
@@ -470,12 +474,15 @@ class Engine:
         replays the pass, harmlessly), then move it to the largest time seen."""
         largest = cursor
         try:
-            for page in self.client.iter_pages(sync_pass.crm_module, fields=fields, cvid=sync_pass.view_id,
-                                               modified_since=since):
-                times = [t for t in (parse_time(r.get("Modified_Time")) for r in page.records) if t]
-                if times:
-                    largest = max([largest, *times]) if largest else max(times)
-                self.apply_records(sync_pass, page.records, cursor=self._cursor_with(sync_pass.crm_module, dict(state)))
+            pages = self.client.read_ahead(self.client.iter_pages(
+                sync_pass.crm_module, fields=fields, cvid=sync_pass.view_id, modified_since=since))
+            with closing(pages):
+                for page in pages:
+                    times = [t for t in (parse_time(r.get("Modified_Time")) for r in page.records) if t]
+                    if times:
+                        largest = max([largest, *times]) if largest else max(times)
+                    self.apply_records(sync_pass, page.records,
+                                       cursor=self._cursor_with(sync_pass.crm_module, dict(state)))
         except CrmPaginationLimit:
             raise CrmError(
                 f"The {sync_pass.crm_module} view has more than {CHAIN_CEILING} records changed since the last "

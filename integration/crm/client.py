@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime
 import logging
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ class CrmPaginationLimit(CrmInvalidData):
 class Page:
     records: list[dict]
     info: dict
+    window_full: bool = False  # more records follow, but not in this chain: start a new one after this page
 
     @property
     def more(self) -> bool:
@@ -280,8 +283,11 @@ class CrmClient:
         sort_order: str | None = None,
         modified_since: datetime.datetime | None = None,
         per_page: int = PAGE_SIZE,
+        window: int | None = None,
     ) -> Iterator[Page]:
-        """Pages of a module's records following next_page_token. A 304 or 204 yields nothing."""
+        """Pages of a module's records following next_page_token. A 304 or 204 yields nothing. With
+        `window` (the CRM's page_token ceiling), the chain ends before the page that would cross it,
+        its last page marked `window_full`."""
         field_list = list(dict.fromkeys(fields))
         if not field_list or len(field_list) > MAX_FIELDS:
             raise ValueError(f"Ask for 1 to {MAX_FIELDS} fields, not {len(field_list)}.")
@@ -295,16 +301,80 @@ class CrmClient:
         headers = {}
         if modified_since is not None:
             headers["If-Modified-Since"] = modified_since.isoformat(timespec="seconds")
+        seen = 0
         while True:
             body = self.get_json(f"{API}/{module}", params=params, headers=headers)
             if not body:
                 return
             page = Page(records=body.get("data") or [], info=body.get("info") or {})
+            seen += len(page.records)
+            page.window_full = bool(window and page.more and seen + per_page > window)
             yield page
             token = page.info.get("next_page_token")
-            if not page.more or not token:
+            if not page.more or not token or page.window_full:
                 return
             params = {**params, "page_token": token}
+
+    def read_ahead(self, pages: Iterator[Page]) -> Iterator[Page]:
+        """`pages` one page ahead, in a thread: while the caller writes page n, page n+1 is on its way
+        (the CRM's time and ours overlap instead of adding up). Only HTTP happens in the thread: the
+        token callbacks, which write to the database, run in the caller's thread before it gets the
+        next page, and an error reaches the caller when it gets to it. Closing the iterator early (a
+        break, an exception) stops the thread after its request in flight."""
+        handoff: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        deferred: list[Callable[[], None]] = []
+        reader: threading.Thread | None = None
+        callbacks = (self.on_tokens, self.on_auth_failure)
+
+        def later(callback):
+            if callback is None:
+                return None
+
+            def call(*args):
+                if threading.current_thread() is reader:
+                    deferred.append(lambda: callback(*args))
+                else:
+                    callback(*args)
+            return call
+
+        def hand(item) -> bool:
+            while not stop.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            try:
+                for page in pages:
+                    if not hand(("page", page)):
+                        return
+                hand(("end", None))
+            except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
+                hand(("error", error))
+
+        self.on_tokens, self.on_auth_failure = later(callbacks[0]), later(callbacks[1])
+        reader = threading.Thread(target=read, name="crm-read-ahead", daemon=True)
+        reader.start()
+        try:
+            while True:
+                kind, value = handoff.get()
+                while deferred:
+                    deferred.pop(0)()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise value
+                yield value
+        finally:
+            stop.set()
+            reader.join()
+            while deferred:
+                deferred.pop(0)()
+            self.on_tokens, self.on_auth_failure = callbacks
 
     def iter_records(self, module: str, **kwargs) -> Iterator[dict]:
         for page in self.iter_pages(module, **kwargs):
