@@ -286,6 +286,12 @@ def _prepare(scope: Scope, loaded: Loaded, action: Action, now, deferred_push: b
             fields.add("customer")
             obj.is_primary = action.make_primary
             fields.add("is_primary")
+    if hasattr(obj, "crm_linked") and not obj.crm_linked:
+        # What the "CRM Customers/Vendors" views filter on, set with the link rather than by a sweep
+        # after the run: a first sync would otherwise write every new row twice.
+        obj.crm_linked = True
+        if not creating:
+            fields.add("crm_linked")
     before = getattr(obj, "display_name", None)
     adapter.derive(obj)
     if getattr(obj, "display_name", None) != before:
@@ -307,7 +313,7 @@ def _prepare(scope: Scope, loaded: Loaded, action: Action, now, deferred_push: b
     link.crm_deleted_at = None
     if not pending or link.pk is None:
         link.last_synced_at = now
-    if fields:
+    if fields - {"crm_linked"}:
         fields.add("updated_at")
         obj.updated_at = now
     return _Prepared(action=action, obj=obj, fields=fields, link=link, new_link=link.pk is None)
@@ -324,7 +330,7 @@ def _write(scope: Scope, items: list[_Prepared], now) -> Counts:
     if changed:
         fields = sorted(set().union(*(item.fields for item in changed)))
         update_rows(model, [item.obj for item in changed], fields)
-    counts.updated += sum(1 for item in changed if item.action.kind != Kind.LINK)
+    counts.updated += sum(1 for item in changed if item.action.kind != Kind.LINK and item.fields != {"crm_linked"})
     counts.updated += sum(1 for item in items if item.action.kind == Kind.LINK)
     for item in items:
         item.link.erp_id = item.obj.pk
