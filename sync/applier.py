@@ -265,6 +265,8 @@ def apply_page(
                 issues.append(_issue(scope, item.action, planner.Issue(
                     kind=IssueKind.ERROR, message=f"The database refused the record: {record_error}"[:2000])))
     counts.add(written)
+    if retired:  # a record may have left one link for another in this page: the flag follows the new one
+        mark_linked(scope.adapter.model, [item.obj.pk for item in prepared if item.obj.pk is not None], True)
     SyncIssue.objects.bulk_create(issues, batch_size=500)
     if report:
         record_progress(scope, counts, cursor=cursor, now=now)
@@ -437,6 +439,7 @@ def retire_links(scope: Scope, retired: list[tuple[LinkState, bool]], *, now) ->
         return
     by_model = {"customer": CONTACTS, "contact_person": CONTACT_PERSONS}
     RecordLink.objects.filter(pk__in=[link.link_id for link, _ in retired if link.link_id]).delete()
+    mark_linked(Customer, [link.erp_id for link, _ in retired if link.erp_model == "customer"], False)
     for model_name in {link.erp_model for link, record in retired if record}:
         adapter = by_model[model_name]
         ids = [link.erp_id for link, record in retired
@@ -445,7 +448,7 @@ def retire_links(scope: Scope, retired: list[tuple[LinkState, bool]], *, now) ->
         doomed = [pk for pk in ids if pk not in keep]
         if model_name == "customer":
             _delete_customers(scope, doomed)
-            Customer.objects.filter(pk__in=keep).update(is_active=False, updated_at=now)
+            Customer.objects.filter(pk__in=keep).update(is_active=False, crm_linked=False, updated_at=now)
         elif doomed:
             adapter.model.objects.filter(pk__in=doomed).delete()
 
@@ -456,6 +459,12 @@ def _delete_customers(scope: Scope, ids: list[int]) -> None:
     persons = list(ContactPerson.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
     RecordLink.objects.filter(connection=scope.connection, erp_model="contact_person", erp_id__in=persons).delete()
     Customer.objects.filter(pk__in=ids).delete()
+
+
+def mark_linked(model, ids, linked: bool) -> None:
+    """The "CRM Customers/Vendors" flag of these rows, written with the links that decide it."""
+    if ids and any(f.name == "crm_linked" for f in model._meta.fields):
+        model.objects.filter(pk__in=list(ids)).exclude(crm_linked=linked).update(crm_linked=linked)
 
 
 def apply_deletions(scope: Scope, actions: list[Action], *, cursor: dict | None) -> Counts:
@@ -469,6 +478,7 @@ def apply_deletions(scope: Scope, actions: list[Action], *, cursor: dict | None)
     gone = [a.retire.link_id for a in actions if a.kind == Kind.DELETE or (a.kind == Kind.UNLINK and not a.issues)]
     RecordLink.objects.filter(pk__in=gone).delete()
     RecordLink.objects.filter(pk__in=tombstones).update(crm_deleted_at=now)
+    mark_linked(adapter.model, [a.erp_id for a in actions if a.kind == Kind.UNLINK], False)
     inactive = [a.erp_id for a in actions if a.deactivate]
     if inactive and hasattr(adapter.model, "is_active"):
         adapter.model.objects.filter(pk__in=inactive).update(is_active=False, updated_at=now)

@@ -734,6 +734,7 @@ class Engine:
                                                   crm_id__in=[link.crm_id for link in links])
                         .values_list("crm_id", flat=True))
             RecordLink.objects.bulk_create([link for link in links if link.crm_id not in known])
+            applier.mark_linked(adapter.model, [link.erp_id for link in links], True)
             SyncIssue.objects.bulk_create(issues)
             applier.record_progress(scope, counts, cursor=None, now=now)
 

@@ -67,7 +67,8 @@ def main(argv: list[str]) -> int:
         return 0
 
     if command == "dump":
-        fields = ["display_name", "customer_type", "phone", "website", "billing_city", "notes", "is_active"]
+        fields = ["display_name", "customer_type", "phone", "website", "billing_city", "notes", "is_active",
+                  "crm_linked"]
         customers = {c.pk: [getattr(c, f) for f in fields] for c in Customer.objects.all()}
         persons = {p.pk: [p.first_name, p.last_name, p.email, p.is_primary, customers[p.customer_id][0]]
                    for p in ContactPerson.objects.all()}

@@ -182,6 +182,10 @@ def test_a_killed_worker_and_a_second_run_end_like_one_uninterrupted_run(databas
 
     kill_when(child(databases, db, "run", config_id), big_crm, calls, count)
     big_crm.config(latency_ms=0)
+    # The pages written before the kill already show under "CRM Customers": the flag goes with the link.
+    killed = json.loads(finish(child(databases, db, "dump", config_id)))
+    assert all(values[-1] for _, _, model, _, values in killed["links"] if model == "customer")
+    assert not any(values[-1] for model, values in killed["unlinked"] if model == "customer")
     again = json.loads(finish(child(databases, db, "run", config_id, "--stale",
                                     *(["--redeliver"] if redeliver else []))))
 
