@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, Sum
@@ -37,6 +38,10 @@ class Customer(models.Model):
     notes = models.TextField(blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
+    # The person responsible for the record; with a CRM connected, it follows the CRM record's Owner
+    # (matched by email). Not indexed: nothing lists records by owner, and every insert would pay for it.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_index=False)
     # Linked to a CRM record: kept by the CRM integration after each sync, for the "CRM" list view.
     crm_linked = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -63,6 +63,8 @@ class Scope:
     # what a first sync into an empty ERP, and most later ones, can count on.
     may_have_duplicates: Callable[[], bool] | None = None
     client: object | None = None  # the run's CrmClient: its call and retry counts go with the progress
+    # CRM user id -> ERP user id, for the users the connection matched by email: record owners.
+    owners: dict[str, int] = field(default_factory=dict)
 
     @property
     def connection(self):
@@ -288,6 +290,8 @@ def _prepare(scope: Scope, loaded: Loaded, action: Action, now, deferred_push: b
             fields.add("customer")
             obj.is_primary = action.make_primary
             fields.add("is_primary")
+    if hasattr(obj, "owner_id") and planner.OWNER_KEY in action.snapshot:
+        _follow_owner(scope, loaded, action, obj, fields, creating)
     if hasattr(obj, "crm_linked") and not obj.crm_linked:
         # What the "CRM Customers/Vendors" views filter on, set with the link rather than by a sweep
         # after the run: a first sync would otherwise write every new row twice.
@@ -319,6 +323,23 @@ def _prepare(scope: Scope, loaded: Loaded, action: Action, now, deferred_push: b
         fields.add("updated_at")
         obj.updated_at = now
     return _Prepared(action=action, obj=obj, fields=fields, link=link, new_link=link.pk is None)
+
+
+def _follow_owner(scope: Scope, loaded: Loaded, action: Action, obj, fields: set[str], creating: bool) -> None:
+    """The CRM record's Owner, when it changed there (or the record is new here), becomes the ERP record's
+    owner: the ERP user with the CRM user's email, or nobody when the CRM user has no ERP account. An ERP
+    record linked for the first time keeps its owner unless the CRM's owner has an account here."""
+    crm_owner = action.snapshot[planner.OWNER_KEY]
+    link = loaded.links.get(action.crm_id)
+    first_link = link is None or link.erp_model != scope.adapter.erp_model
+    if not creating and not first_link and (link.synced_snapshot or {}).get(planner.OWNER_KEY) == crm_owner:
+        return  # unchanged in the CRM: the ERP's owner stands (a change made here is pushed, not undone)
+    owner = scope.owners.get(crm_owner) if crm_owner else None
+    if owner is None and first_link and not creating:
+        return
+    if obj.owner_id != owner:
+        obj.owner_id = owner
+        fields.add("owner")
 
 
 def _write(scope: Scope, items: list[_Prepared], now) -> Counts:

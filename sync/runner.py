@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from integration.crm.client import API, PAGE_SIZE, CrmClient, CrmPaginationLimit
 from integration.crm.errors import CrmAuthError, CrmError, CrmInvalidData, CrmNotFound
-from integration.models import ConnectionStatus, FieldMapping, ModuleConfig
+from integration.models import ConnectionStatus, CrmUser, FieldMapping, ModuleConfig
 from integration.services import client_for
 
 from . import applier, planner
@@ -272,6 +272,8 @@ class Engine:
     _push_failed: int = 0
     _analyzed_at: int = 0  # rows added when the statistics were last refreshed
     _added: int = 0  # rows added by this run's fetch so far
+    _owners: dict[str, int] | None = None
+    _crm_owners: dict[int, str] | None = None
 
     @property
     def config(self) -> ModuleConfig:
@@ -353,7 +355,23 @@ class Engine:
             return self._unlinked[adapter.name]
 
         return applier.Scope(run=self.run, config=self.config, adapter=adapter, specs=self.specs(adapter),
-                             may_have_duplicates=may_have_duplicates, client=self.client)
+                             may_have_duplicates=may_have_duplicates, client=self.client, owners=self.owners())
+
+    def owners(self) -> dict[str, int]:
+        """CRM user id -> ERP user id: the users matched by email when the CRM was connected."""
+        if self._owners is None:
+            self._owners = dict(CrmUser.objects.filter(connection=self.connection, erp_user__isnull=False)
+                                .values_list("crm_user_id", "erp_user_id"))
+        return self._owners
+
+    def crm_owner(self, obj) -> str | None:
+        """The CRM user id of an ERP record's owner, when that user has a CRM account."""
+        owner = getattr(obj, "owner_id", None)
+        if owner is None:
+            return None
+        if self._crm_owners is None:
+            self._crm_owners = {erp: crm for crm, erp in sorted(self.owners().items())}
+        return self._crm_owners.get(owner)
 
     def fetch_fields(self, sync_pass: Pass) -> list[str]:
         names = ["id", "Modified_Time", "Owner"]
@@ -606,7 +624,7 @@ class Engine:
         current = None
         if not adapter.crm_wins:
             current = self._crm_current(adapter, [links[o.pk].crm_id for o in objects if o.pk in links])
-        actions = []
+        actions, new_owners = [], {}
         for obj in objects:
             link = links.get(obj.pk)
             if link is None:
@@ -621,10 +639,14 @@ class Engine:
             action = planner.plan_push(specs, link=applier.link_state(link), erp=erp, crm=crm,
                                        crm_wins=adapter.crm_wins)
             action.crm_id = link.crm_id
+            owner = self.crm_owner(obj)
+            if owner is not None and owner != (link.synced_snapshot or {}).get(planner.OWNER_KEY):
+                new_owners[id(action)] = owner  # given another owner here, who is a CRM user too
             actions.append((obj, link, action))
         by_name = {spec.erp_field: spec for spec in specs}
-        outgoing = [(obj, link, action) for obj, link, action in actions if action.push]
-        records = [{"id": link.crm_id, **{by_name[n].crm_field: to_crm(by_name[n], v) for n, v in action.push.items()}}
+        outgoing = [(obj, link, action) for obj, link, action in actions if action.push or id(action) in new_owners]
+        records = [{"id": link.crm_id, **{by_name[n].crm_field: to_crm(by_name[n], v) for n, v in action.push.items()},
+                    **({"Owner": {"id": new_owners[id(action)]}} if id(action) in new_owners else {})}
                    for _, link, action in outgoing]
         results = self.client.update(adapter.crm_module, records) if records else []
         outcome = {id(action): result for (_, _, action), result in zip(outgoing, results, strict=True)}
@@ -649,6 +671,8 @@ class Engine:
                 obj.updated_at = now  # not auto_now's later instant: the link's sync time covers it
                 written.append(obj)
             link.synced_snapshot = planner.pushed_snapshot(specs, action.snapshot, action.push)
+            if result is not None and id(action) in new_owners:
+                link.synced_snapshot[planner.OWNER_KEY] = new_owners[id(action)]
             link.last_synced_at = now
             if result is not None:
                 counts.pushed += 1
@@ -705,6 +729,8 @@ class Engine:
             record = {spec.crm_field: to_crm(spec, erp[spec.erp_field]) for spec in specs}
             record = {k: v for k, v in record.items() if v is not None}
             record[ERP_ID_FIELD] = adapter.erp_id_value(obj)
+            if self.crm_owner(obj) is not None:
+                record["Owner"] = {"id": self.crm_owner(obj)}
             if adapter.has_parent:
                 record["Account_Name"] = {"id": accounts[obj.customer_id]}
             records.append(record)
@@ -721,7 +747,11 @@ class Engine:
                 continue
             counts.pushed += 1
             snapshot = planner.pushed_snapshot(specs, {}, erp)
-            snapshot[planner.OWNER_KEY] = None
+            # The owner sent, else the CRM's default one (the API user who created the record): what the
+            # next fetch will read back, so that it is not taken for a change made in the CRM.
+            created_by = result.details.get("Created_By")
+            snapshot[planner.OWNER_KEY] = self.crm_owner(obj) or (
+                str(created_by["id"]) if isinstance(created_by, dict) and created_by.get("id") else None)
             if adapter.has_parent:
                 snapshot[planner.PARENT_KEY] = accounts[obj.customer_id]
             links.append(RecordLink(
