@@ -2,6 +2,7 @@ from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from organizations.custom_fields import CustomFieldsFormMixin
+from organizations.forms import OwnerChoiceField
 
 from .models import ContactPerson, Customer, InvoiceStatus
 
@@ -15,6 +16,7 @@ CUSTOMER_FIELDS = [
     "phone",
     "website",
     "currency",
+    "owner",
     "billing_street",
     "billing_city",
     "billing_state",
@@ -31,6 +33,7 @@ CUSTOMER_FIELDS = [
 
 class CustomerForm(CustomFieldsFormMixin, forms.ModelForm):
     custom_field_module = "customers"
+    owner = OwnerChoiceField()
 
     class Meta:
         model = Customer
@@ -45,6 +48,7 @@ class CustomerForm(CustomFieldsFormMixin, forms.ModelForm):
             self.initial["currency"] = organization.base_currency
         self.fields["display_name"].required = False
         self.fields["display_name"].help_text = "For an individual, left empty it is the first and last name."
+        self.fields["owner"].limit_to(organization)
         self.add_custom_fields(organization)
 
     def clean(self):

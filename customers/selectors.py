@@ -40,7 +40,8 @@ INVOICE_LIST = ListSpec(
 
 
 def get_customer_for_user(request, pk: int) -> Customer:
-    return get_object_or_404(Customer, pk=pk, organization=request.organization)
+    customers = Customer.objects.select_related("owner")
+    return get_object_or_404(customers, pk=pk, organization=request.organization)
 
 
 def get_invoice_for_user(request, pk: int) -> Invoice:

@@ -73,7 +73,7 @@ def _customer_form_page(request: HttpRequest, customer: Customer) -> HttpRespons
 
 @role_required(*EDIT_ROLES)
 def customer_create(request: HttpRequest) -> HttpResponse:
-    return _customer_form_page(request, Customer(organization=request.organization))
+    return _customer_form_page(request, Customer(organization=request.organization, owner=request.user))
 
 
 @role_required(*EDIT_ROLES)

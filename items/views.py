@@ -32,7 +32,7 @@ ITEM_LIST = ListSpec(
 
 
 def get_item_for_user(request, pk: int) -> Item:
-    return get_object_or_404(Item, pk=pk, organization=request.organization)
+    return get_object_or_404(Item.objects.select_related("owner"), pk=pk, organization=request.organization)
 
 
 @role_required(*READ_ROLES)
@@ -64,7 +64,7 @@ def _item_form_page(request: HttpRequest, item: Item) -> HttpResponse:
 
 @role_required(*EDIT_ROLES)
 def item_create(request: HttpRequest) -> HttpResponse:
-    return _item_form_page(request, Item(organization=request.organization))
+    return _item_form_page(request, Item(organization=request.organization, owner=request.user))
 
 
 @role_required(*EDIT_ROLES)

@@ -1,6 +1,8 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
-from .models import CustomField, CustomFieldModule, CustomFieldType
+from .models import CustomField, CustomFieldModule, CustomFieldType, member_name
+from .selectors import organization_members
 
 
 class CustomFieldForm(forms.Form):
@@ -39,3 +41,18 @@ class CustomFieldForm(forms.Form):
 
 class SwitchOrganizationForm(forms.Form):
     organization = forms.IntegerField()
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    """The member responsible for a record. Optional; a user outside the organization is an invalid choice."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Owner")
+        kwargs.setdefault("required", False)
+        super().__init__(queryset=get_user_model().objects.none(), empty_label="No owner", **kwargs)
+
+    def limit_to(self, organization) -> None:
+        self.queryset = organization_members(organization=organization)
+
+    def label_from_instance(self, obj) -> str:
+        return member_name(obj)

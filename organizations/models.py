@@ -52,6 +52,13 @@ class Membership(models.Model):
         return self.role == Role.ADMIN
 
 
+def member_name(user) -> str:
+    """How a member is called in pages and pickers: full name, else email, else username."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.email or user.username
+
+
 class Notification(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")

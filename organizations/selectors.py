@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from .models import Organization
@@ -9,3 +10,12 @@ def organization_for_command(name: str) -> Organization:
     if organization is None:
         raise CommandError(f"No organization named {name!r}.")
     return organization
+
+
+def organization_members(*, organization: Organization):
+    """The active users who are members of `organization`, by name."""
+    return (
+        get_user_model()
+        .objects.filter(memberships__organization=organization, is_active=True)
+        .order_by("first_name", "last_name", "email", "username")
+    )

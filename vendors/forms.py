@@ -2,12 +2,14 @@ from django import forms
 
 from customers.models import InvoiceStatus
 from organizations.custom_fields import CustomFieldsFormMixin
+from organizations.forms import OwnerChoiceField
 
 from .models import Bill, Vendor
 
 
 class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
     custom_field_module = "vendors"
+    owner = OwnerChoiceField()
 
     class Meta:
         model = Vendor
@@ -18,6 +20,7 @@ class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
             "phone",
             "website",
             "currency",
+            "owner",
             "street",
             "city",
             "state",
@@ -31,6 +34,7 @@ class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance.pk and not self.initial.get("currency"):
             self.initial["currency"] = organization.base_currency
+        self.fields["owner"].limit_to(organization)
         self.add_custom_fields(organization)
 
 

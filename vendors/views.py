@@ -43,7 +43,7 @@ BILL_LIST = ListSpec(
 
 
 def get_vendor_for_user(request, pk: int) -> Vendor:
-    return get_object_or_404(Vendor, pk=pk, organization=request.organization)
+    return get_object_or_404(Vendor.objects.select_related("owner"), pk=pk, organization=request.organization)
 
 
 @role_required(*READ_ROLES)
@@ -82,7 +82,7 @@ def _vendor_form_page(request: HttpRequest, vendor: Vendor) -> HttpResponse:
 
 @role_required(*EDIT_ROLES)
 def vendor_create(request: HttpRequest) -> HttpResponse:
-    return _vendor_form_page(request, Vendor(organization=request.organization))
+    return _vendor_form_page(request, Vendor(organization=request.organization, owner=request.user))
 
 
 @role_required(*EDIT_ROLES)

@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.models import ContactPerson, Customer
@@ -109,6 +110,48 @@ def test_custom_field_values_are_validated_and_stored(actors):
     customer = Customer.objects.get()
     assert customer.custom_fields == {"Credit_limit": "2500.50", "Tier": "Gold"}
     assert "2500.50" in client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+
+
+def test_a_member_can_own_a_customer_and_the_detail_page_names_them(actors):
+    actors.ops.first_name, actors.ops.last_name = "Olive", "<Ops>"
+    actors.ops.save()
+    client = actors.client_for(actors.finance)
+    client.post(reverse("customers:create"), customer_post(owner=actors.ops.pk))
+    customer = Customer.objects.get()
+    assert customer.owner == actors.ops
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert 'data-testid="owner">Olive &lt;Ops&gt;<' in page
+
+
+def test_an_owner_from_another_organization_is_refused(actors):
+    response = actors.client_for(actors.finance).post(
+        reverse("customers:create"), customer_post(owner=actors.outsider.pk)
+    )
+    assert response.status_code == 200
+    assert "That choice is not one of the available choices." in response.context["form"].errors["owner"][0]
+    assert not Customer.objects.exists()
+
+
+def test_only_active_members_are_offered_as_owners(actors):
+    actors.ops.is_active = False
+    actors.ops.save()
+    response = actors.client_for(actors.finance).get(reverse("customers:create"))
+    offered = {value for value, _ in response.context["form"].fields["owner"].choices if value}
+    assert offered == {actors.admin.pk, actors.finance.pk}
+    assert response.context["form"]["owner"].value() == actors.finance.pk
+
+
+def test_showing_the_owner_costs_no_extra_query(actors):
+    customer = CustomerFactory(organization=actors.organization)
+    client = actors.client_for(actors.ops)
+    url = reverse("customers:detail", args=[customer.pk])
+    client.get(url)  # the first request of a session does its own one-off queries
+    with CaptureQueriesContext(connection) as without_owner:
+        assert 'data-testid="owner">—<' in client.get(url).content.decode()
+    Customer.objects.filter(pk=customer.pk).update(owner=actors.admin)
+    with CaptureQueriesContext(connection) as with_owner:
+        assert actors.admin.email in client.get(url).content.decode()
+    assert len(with_owner) == len(without_owner)
 
 
 def test_deactivating_and_reactivating_a_customer(actors):

@@ -22,6 +22,22 @@ def test_finance_creates_an_item(actors):
     assert (item.name, item.sku, str(item.rate)) == ("Standing desk", "DESK-1", "499.00")
 
 
+def test_a_member_can_own_an_item_and_the_detail_page_names_them(actors):
+    client = actors.client_for(actors.finance)
+    client.post(reverse("items:create"), item_post(owner=actors.admin.pk))
+    item = Item.objects.get()
+    assert item.owner == actors.admin
+    page = client.get(reverse("items:detail", args=[item.pk])).content.decode()
+    assert f'data-testid="owner">{actors.admin.email}<' in page
+
+
+def test_an_item_owner_from_another_organization_is_refused(actors):
+    client = actors.client_for(actors.finance)
+    response = client.post(reverse("items:create"), item_post(owner=actors.outsider.pk))
+    assert "owner" in response.context["form"].errors
+    assert not Item.objects.exists()
+
+
 def test_sku_must_be_unique_within_the_organization(actors):
     ItemFactory(organization=actors.organization, sku="DESK-1")
     ItemFactory(organization=actors.other_organization, sku="DESK-2")

@@ -30,6 +30,23 @@ def test_invalid_vendor_is_refused_with_a_reason(actors):
     assert not Vendor.objects.exists()
 
 
+def test_a_member_can_own_a_vendor_and_the_detail_page_names_them(actors):
+    client = actors.client_for(actors.finance)
+    client.post(reverse("vendors:create"), {"display_name": "Stark Supplies", "owner": actors.ops.pk})
+    vendor = Vendor.objects.get()
+    assert vendor.owner == actors.ops
+    page = client.get(reverse("vendors:detail", args=[vendor.pk])).content.decode()
+    assert f'data-testid="owner">{actors.ops.email}<' in page
+
+
+def test_a_vendor_owner_from_another_organization_is_refused(actors):
+    response = actors.client_for(actors.finance).post(
+        reverse("vendors:create"), {"display_name": "Stark Supplies", "owner": actors.outsider.pk}
+    )
+    assert "owner" in response.context["form"].errors
+    assert not Vendor.objects.exists()
+
+
 def test_vendor_list_search_and_inactive_filter(actors):
     VendorFactory(organization=actors.organization, display_name="Paper Mill")
     VendorFactory(organization=actors.organization, display_name="Ink House", is_active=False)
