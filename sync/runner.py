@@ -24,7 +24,7 @@ from django.db import connection as db_connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from integration.crm.client import API, PAGE_SIZE, CrmClient, CrmPaginationLimit
+from integration.crm.client import API, PAGE_SIZE, SEARCH_CEILING, CrmClient, CrmPaginationLimit
 from integration.crm.errors import CrmAuthError, CrmError, CrmInvalidData, CrmNotFound
 from integration.models import ConnectionStatus, CrmUser, FieldMapping, ModuleConfig
 from integration.services import client_for
@@ -59,6 +59,10 @@ ONE_SECOND = datetime.timedelta(seconds=1)
 # A modification time this far behind the moment we read it can gain no more records (Zoho's clock and
 # commits are well within it), so the next listing need not replay that second.
 SETTLED_AFTER = datetime.timedelta(seconds=60)
+# Search (a view's records past the page_token window are read by searching) sees records a few moments
+# after they are saved; the windows stop this long before the run began, the next listing does the rest.
+SEARCH_INDEX_DELAY = datetime.timedelta(minutes=2)
+EARLIEST_RECORD = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 IN_PROGRESS_REASON = "A run of this module is in progress."
 CLAIM_ATTEMPTS = 20
 STATISTICS_AFTER = 5000  # rows added by a fetch after which the database's planner statistics are refreshed
@@ -489,27 +493,65 @@ class Engine:
 
     def _fetch_view(self, sync_pass: Pass, state: dict, cursor, since, fields: list[str]) -> None:
         """A custom view cannot be sorted: keep the pass-start cursor until the pass is complete (a crash
-        replays the pass, harmlessly), then move it to the largest time seen."""
+        replays the pass, harmlessly), then move it to the largest time seen. A view with more changed
+        records than one page_token chain reaches is read again by searches in time windows."""
         largest = cursor
         try:
             pages = self.client.read_ahead(self.client.iter_pages(
-                sync_pass.crm_module, fields=fields, cvid=sync_pass.view_id, modified_since=since))
+                sync_pass.crm_module, fields=fields, cvid=sync_pass.view_id, modified_since=since,
+                window=CHAIN_CEILING))
             with closing(pages):
                 for page in pages:
-                    times = [t for t in (parse_time(r.get("Modified_Time")) for r in page.records) if t]
-                    if times:
-                        largest = max([largest, *times]) if largest else max(times)
+                    largest = self._latest(page.records, largest)
                     self.apply_records(sync_pass, page.records,
                                        cursor=self._cursor_with(sync_pass.crm_module, dict(state)))
+                    if page.window_full:
+                        raise CrmPaginationLimit("page_token window reached")
         except CrmPaginationLimit:
-            raise CrmError(
-                f"The {sync_pass.crm_module} view has more than {CHAIN_CEILING} records changed since the last "
-                "sync, which the CRM cannot page through in a view; sync without a view once, or narrow the view."
-            ) from None
+            log.info("%s: the view has more changes than a page_token chain reaches; reading it by time windows",
+                     sync_pass.crm_module)
+            largest = self._fetch_view_windows(sync_pass, state, since, fields)
         if largest is not None:
             _advance(state, "modified", largest, complete=True)
         applier.record_progress(self.scope(sync_pass.adapters[0]), applier.Counts(),
                                 cursor=self._cursor_with(sync_pass.crm_module, state))
+
+    @staticmethod
+    def _latest(records: list[dict], largest):
+        times = [t for t in (parse_time(r.get("Modified_Time")) for r in records) if t]
+        if times:
+            largest = max([largest, *times]) if largest else max(times)
+        return largest
+
+    def _fetch_view_windows(self, sync_pass: Pass, state: dict, since, fields: list[str]) -> datetime.datetime:
+        """Every record of the view modified since `since` (all of them on a first sync), read by searches
+        within the view for `Modified_Time` between two instants: a window with more records than a search
+        reaches is halved until each fits. Records changed in the last minutes before the run are left to
+        the next run's listing (the CRM indexes them for search with a delay), so the pass ends with the
+        cursor at the windows' end."""
+        module, view = sync_pass.crm_module, sync_pass.view_id
+        end = (self.run.started_at or timezone.now()).replace(microsecond=0) - SEARCH_INDEX_DELAY
+        begin = (since or EARLIEST_RECORD).replace(microsecond=0)
+        windows = [(begin, end)] if begin <= end else []
+        while windows:
+            low, high = windows.pop()
+            criteria = f"(Modified_Time:between:{_iso(low)},{_iso(high)})"
+            total = self.client.count(module, criteria=criteria, cvid=view)
+            try:
+                if total > SEARCH_CEILING:
+                    raise CrmPaginationLimit("more than a search reaches")
+                for page in self.client.iter_search_pages(module, criteria=criteria, cvid=view, fields=fields):
+                    self.apply_records(sync_pass, page.records,
+                                       cursor=self._cursor_with(module, dict(state)))
+            except CrmPaginationLimit:
+                if high - low < ONE_SECOND:
+                    raise CrmError(
+                        f"More than {SEARCH_CEILING} {module} records of the view share one modification time; "
+                        "the CRM's search cannot get past them. Sync without a view once.") from None
+                middle = low + (high - low) / 2
+                middle = middle.replace(microsecond=0)
+                windows += [(middle + ONE_SECOND, high), (low, middle)]  # the earlier half first
+        return max(begin, end)
 
     def apply_records(self, sync_pass: Pass, records: list[dict], *, cursor: dict | None) -> applier.Counts:
         """One page: route, convert, load, plan and write, in one transaction with the cursor."""

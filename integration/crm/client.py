@@ -35,6 +35,7 @@ log = logging.getLogger("integration.crm")
 API = "/crm/v8"
 WRITE_BATCH = 100
 PAGE_SIZE = 200
+SEARCH_CEILING = 2000  # records a search reaches by paging
 MAX_FIELDS = 50
 
 
@@ -78,7 +79,7 @@ def _error_from_body(status: int, body: dict | None, default: str) -> CrmError:
         return CrmPermissionError(text, **kwargs)
     if status == 404:
         return CrmNotFound(text, **kwargs)
-    if code == "PAGINATION_LIMIT_EXCEEDED":
+    if code in ("PAGINATION_LIMIT_EXCEEDED", "DISCRETE_PAGINATION_LIMIT_EXCEEDED"):
         return CrmPaginationLimit(text, **kwargs)
     if status == 429:
         return CrmRateLimited(text, **kwargs)
@@ -426,18 +427,36 @@ class CrmClient:
         given = {k: v for k, v in {"criteria": criteria, "word": word, "email": email, "phone": phone}.items() if v}
         if len(given) != 1:
             raise ValueError("Search by exactly one of criteria, word, email or phone.")
+        found: list[dict] = []
+        for page in self.iter_search_pages(module, fields=fields, per_page=per_page, max_pages=max_pages, **given):
+            found.extend(page.records)
+        return found
+
+    def iter_search_pages(
+        self, module: str, *, fields: Iterable[str] = (), cvid: str | None = None, per_page: int = PAGE_SIZE,
+        max_pages: int = SEARCH_CEILING // PAGE_SIZE, **given: str,
+    ) -> Iterator[Page]:
+        """Pages of a search (`criteria=...` or another mode), within a custom view when `cvid` is given.
+        Paging past the CRM's search ceiling raises CrmPaginationLimit."""
         params = {**given, "per_page": per_page}
         if fields:
             params["fields"] = ",".join(fields)
-        found: list[dict] = []
-        for page in range(1, max_pages + 1):
-            body = self.get_json(f"{API}/{module}/search", params={**params, "page": page})
+        if cvid:
+            params["cvid"] = cvid
+        for number in range(1, max_pages + 1):
+            body = self.get_json(f"{API}/{module}/search", params={**params, "page": number})
             if not body:
-                break
-            found.extend(body.get("data") or [])
-            if not (body.get("info") or {}).get("more_records"):
-                break
-        return found
+                return
+            page = Page(records=body.get("data") or [], info=body.get("info") or {})
+            yield page
+            if not page.more:
+                return
+
+    def count(self, module: str, *, criteria: str | None = None, cvid: str | None = None) -> int:
+        """How many records a listing (or a search by `criteria`), within a view when given, would return."""
+        params = {k: v for k, v in {"criteria": criteria, "cvid": cvid}.items() if v}
+        body = self.get_json(f"{API}/{module}/actions/count", params=params or None) or {}
+        return int(body.get("count") or 0)
 
     # --- writes ----------------------------------------------------------------------------------------
 

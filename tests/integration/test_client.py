@@ -2,10 +2,11 @@
 
 import datetime
 import logging
+import threading
 
 import pytest
 
-from integration.crm.client import CrmClient
+from integration.crm.client import CrmClient, CrmPaginationLimit
 from integration.crm.errors import (
     CrmAuthError,
     CrmInvalidData,
@@ -25,6 +26,36 @@ def test_pages_through_every_record_once(crm_client, sandbox):
     assert len(ids) == len(set(ids)) == 50
     assert sandbox.calls()["calls"]["GET /crm/v8/Accounts"] == len(pages) == crm_client.calls
     assert all("Account_Name" in r for page in pages for r in page.records)
+
+
+def test_reading_ahead_gives_the_same_pages_and_runs_token_callbacks_in_the_callers_thread(sandbox):
+    client = sandbox_client(sandbox, access_token="stale",
+                            access_token_expires_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1))
+    stored = []  # the callback writes to the database in real use: it must run in the caller's thread
+    client.on_tokens = lambda token, expires_at: stored.append(threading.current_thread())
+    plain = [[r["id"] for r in page.records]
+             for page in sandbox_client(sandbox).iter_pages("Accounts", fields=["Account_Name"], per_page=20)]
+
+    ahead = [[r["id"] for r in page.records]
+             for page in client.read_ahead(client.iter_pages("Accounts", fields=["Account_Name"], per_page=20))]
+
+    assert ahead == plain and len(plain) >= 3
+    assert stored == [threading.current_thread()]
+    assert client.calls == len(plain)
+
+
+def test_reading_ahead_hands_errors_to_the_caller_and_stops_when_left(crm_client, sandbox):
+    sandbox.config(page_token_ceiling=20)
+    with pytest.raises(CrmPaginationLimit):
+        for _ in crm_client.read_ahead(crm_client.iter_pages("Accounts", fields=["Account_Name"], per_page=20)):
+            pass
+    sandbox.config(page_token_ceiling=100000)
+    before = crm_client.calls
+    pages = crm_client.read_ahead(crm_client.iter_pages("Accounts", fields=["Account_Name"], per_page=10))
+    next(pages)
+    pages.close()
+    assert crm_client.calls - before <= 3  # the page taken, at most one read ahead and one in flight
+    assert not any(thread.name == "crm-read-ahead" for thread in threading.enumerate())
 
 
 def test_fields_are_limited_to_what_is_asked(crm_client):

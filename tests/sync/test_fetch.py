@@ -154,15 +154,19 @@ def crowded_crm():
         yield process
 
 
+def crowded_connection(crowded_crm, actors):
+    client = sandbox_client(crowded_crm)
+    return services.connection_create(
+        organization=actors.organization, user=actors.admin, crm_org=client.org(), api_domain=crowded_crm.base_url,
+        accounts_url=crowded_crm.base_url, client_id=crowded_crm.client_id, client_secret=crowded_crm.client_secret,
+        refresh_token=crowded_crm.refresh_token)
+
+
 def test_a_page_token_chain_that_hits_the_window_restarts_from_the_last_time_seen(crowded_crm, actors, settings):
     settings.CRM_ALLOW_LOOPBACK = True
     crowded_crm.reset()
     crowded_crm.config(page_token_ceiling=100)
-    client = sandbox_client(crowded_crm)
-    connection = services.connection_create(
-        organization=actors.organization, user=actors.admin, crm_org=client.org(), api_domain=crowded_crm.base_url,
-        accounts_url=crowded_crm.base_url, client_id=crowded_crm.client_id, client_secret=crowded_crm.client_secret,
-        refresh_token=crowded_crm.refresh_token)
+    connection = crowded_connection(crowded_crm, actors)
     config = configure(connection, "customers", crm_source="accounts")
     crowded_crm.reset_calls()
 
@@ -179,3 +183,38 @@ def test_a_page_token_chain_that_hits_the_window_restarts_from_the_last_time_see
     assert set(links) == set(accounts)
     assert mismatches(accounts, links, default_pairs("customer", "Accounts", set(ACCOUNT_FIELDS))) == []
     assert Customer.objects.filter(organization=actors.organization).count() == 700
+
+
+def test_a_view_past_the_page_token_window_is_read_by_searches_in_time_windows(crowded_crm, actors, settings,
+                                                                               monkeypatch):
+    """A view cannot be sorted, so a chain cut at the window cannot restart from a time: the view is read
+    again by searches for Modified_Time ranges, halved until each fits under the search ceiling."""
+    settings.CRM_ALLOW_LOOPBACK = True
+    crowded_crm.reset()
+    crowded_crm.config(page_token_ceiling=20, discrete_ceiling=30)
+    monkeypatch.setattr("sync.runner.SEARCH_CEILING", 30)
+    connection = crowded_connection(crowded_crm, actors)
+    technology = next(view["id"] for view in custom_views("Accounts") if view["name"] == "Technology Accounts")
+    config = configure(connection, "customers", crm_source="accounts", crm_view_id=technology)
+    crowded_crm.reset_calls()
+
+    run = sync(config)
+
+    assert (run.status, run.failure_reason) == ("succeeded", "")
+    calls = crowded_crm.calls()["calls"]
+    crowded_crm.config(page_token_ceiling=100000, discrete_ceiling=2000)  # for reading the CRM side here
+    accounts = Crm(crowded_crm).records("Accounts", [*ACCOUNT_FIELDS, "Industry"])
+    in_view = {crm_id: record for crm_id, record in accounts.items() if record.get("Industry") == "Technology"}
+    assert len(in_view) > 60  # more than two searches' worth: the windows were halved
+    assert calls["GET /crm/v8/Accounts/search"] >= 3
+    links = links_of(connection, "Accounts")
+    assert set(links) == set(in_view)
+    assert mismatches(in_view, links, default_pairs("customer", "Accounts", set(ACCOUNT_FIELDS))) == []
+
+    edited = next(iter(in_view))
+    crowded_crm.edit_record("Accounts", edited, {"Phone": "+1 555 7777"})
+    crowded_crm.config(page_token_ceiling=20, discrete_ceiling=30)
+    again = sync(config)  # the cursor is where the windows ended: the next listing reads what came after
+    assert (again.status, again.updated) == ("succeeded", 1)
+    assert Customer.objects.get(pk=links[edited].erp_id).phone == "+1 555 7777"
+    crowded_crm.config(page_token_ceiling=100000, discrete_ceiling=2000)
