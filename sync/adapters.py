@@ -71,6 +71,14 @@ class Adapter:
             if not (obj.last_name or "").strip():
                 raise ValidationError({"last_name": "A contact person needs a last name."})
 
+    def complete_for_crm(self, obj, record: dict) -> None:
+        """What the CRM requires of a new record that the ERP does not: an individual customer known by
+        a display name alone becomes a CRM contact with that name as its (mandatory) last name, which
+        the next fetch brings back as the customer's last name."""
+        if self.crm_module == "Contacts" and self.customer_type == CustomerType.INDIVIDUAL \
+                and not str(record.get("Last_Name") or "").strip():
+            record["Last_Name"] = (obj.display_name or "").strip()[:80] or None
+
     def label(self, obj) -> str:
         if self.erp_model == "contact_person":
             return obj.full_name

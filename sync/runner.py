@@ -770,6 +770,7 @@ class Engine:
             erp = {spec.erp_field: read_erp(spec, obj) for spec in specs}
             record = {spec.crm_field: to_crm(spec, erp[spec.erp_field]) for spec in specs}
             record = {k: v for k, v in record.items() if v is not None}
+            adapter.complete_for_crm(obj, record)
             record[ERP_ID_FIELD] = adapter.erp_id_value(obj)
             if self.crm_owner(obj) is not None:
                 record["Owner"] = {"id": self.crm_owner(obj)}

@@ -44,6 +44,17 @@ def test_pause_and_resume(actors, customers_config):
     assert not customers_config.paused and customers_config.next_run_at is not None
 
 
+def test_a_metrics_push_at_work_does_not_hold_up_instant_sync(actors, customers_config):
+    SyncRun.objects.create(module_config=customers_config, trigger="metrics", status="queued")
+
+    response = actors.client_for(actors.admin).post(reverse("sync:instant", args=["customers"]), follow=True)
+
+    assert "Sync started." in response.content.decode()
+    assert SyncRun.objects.filter(module_config=customers_config, trigger="instant", status="queued").count() == 1
+    again = actors.client_for(actors.admin).post(reverse("sync:instant", args=["customers"]), follow=True)
+    assert "already in progress" in again.content.decode()
+
+
 def test_a_disabled_connection_refuses_instant_sync(actors, customers_config, connection):
     connection.status = ConnectionStatus.DISABLED
     connection.save()

@@ -177,7 +177,7 @@ def test_resync_works_on_a_paused_module_but_not_on_a_disabled_connection(connec
     assert refused.status == "skipped" and "disabled" in refused.failure_reason
 
 
-def test_the_crm_owner_is_kept_on_the_link_and_a_new_owner_writes_nothing_to_the_erp(connection, sandbox):
+def test_the_crm_owner_is_kept_on_the_link_and_an_owner_without_erp_account_writes_nothing(connection, sandbox):
     config = configure(connection, "vendors")
     sync(config)
     crm_id, link = next(iter(links_of(connection, "Vendors").items()))

@@ -151,3 +151,22 @@ def _later():
     from django.utils import timezone
 
     return timezone.now() + datetime.timedelta(seconds=1)
+
+
+def test_an_individual_customer_without_a_last_name_reaches_the_crm_under_its_display_name(connection, crm, sandbox):
+    customer = CustomerFactory(organization=connection.organization, customer_type="individual",
+                               display_name="Madonna", first_name="", last_name="")
+    config = configure(connection, "customers", crm_source="contacts", direction="both")
+
+    first = sync(config)
+
+    assert (first.status, first.pushed, first.failed) == ("succeeded", 1, 0)
+    contact = next(r for r in crm.records("Contacts", ["Last_Name", "ERP_Id"]).values()
+                   if r.get("ERP_Id") == f"{connection.organization.pk}-customer-{customer.pk}")
+    assert contact["Last_Name"] == "Madonna"
+    second = sync(config)  # the CRM's last name comes back; the name shown stays
+    customer.refresh_from_db()
+    assert (customer.last_name, customer.display_name) == ("Madonna", "Madonna")
+    sandbox.reset_calls()
+    third = sync(config)
+    assert writes(sandbox) == {} and (second.failed, third.updated, third.pushed) == (0, 0, 0)
