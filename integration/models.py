@@ -36,6 +36,7 @@ class CrmConnection(models.Model):
     # Invoice changes ask for one accounting-metrics push a minute later; set while one is pending.
     metrics_due_at = models.DateTimeField(null=True, blank=True)
     metrics_pushed_at = models.DateTimeField(null=True, blank=True)
+    users_read_at = models.DateTimeField(null=True, blank=True)  # the CRM's users last read and matched
     connected_at = models.DateTimeField(auto_now_add=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

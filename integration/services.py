@@ -102,6 +102,8 @@ def crm_users_map(*, connection: CrmConnection, crm_users: list[dict]) -> int:
             crm_user_id=str(crm_user.get("id")),
             defaults={"email": email, "full_name": str(crm_user.get("full_name") or "")[:255], "erp_user": erp_user},
         )
+    connection.users_read_at = timezone.now()
+    CrmConnection.objects.filter(pk=connection.pk).update(users_read_at=connection.users_read_at)
     return matched
 
 

@@ -18,12 +18,15 @@ from operator import attrgetter
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
-from django.db.models import F, JSONField
+from django.db.models import F, JSONField, Subquery
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
 from customers.models import ContactPerson, Customer
 from integration.models import ModuleConfig
+from items.models import Item
+from vendors.models import Vendor
 
 from . import planner
 from .adapters import CONTACT_PERSONS, CONTACTS, Adapter, linked_subquery
@@ -480,6 +483,19 @@ def _delete_customers(scope: Scope, ids: list[int]) -> None:
     persons = list(ContactPerson.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
     RecordLink.objects.filter(connection=scope.connection, erp_model="contact_person", erp_id__in=persons).delete()
     Customer.objects.filter(pk__in=ids).delete()
+
+
+def adopt_owners(*, connection, owners: dict[str, int]) -> int:
+    """Records without an owner here whose CRM owner has just been matched to an ERP user (CRM user id ->
+    ERP user id) get that user. Not an edit (updated_at stays): nothing goes back to the CRM."""
+    changed = 0
+    for erp_model, model in (("customer", Customer), ("vendor", Vendor), ("item", Item)):
+        for crm_user, erp_user in owners.items():
+            owned = (RecordLink.objects.filter(connection=connection, erp_model=erp_model, crm_deleted_at__isnull=True)
+                     .annotate(crm_owner=KeyTextTransform(planner.OWNER_KEY, "synced_snapshot"))
+                     .filter(crm_owner=crm_user).values("erp_id"))
+            changed += model.objects.filter(pk__in=Subquery(owned), owner__isnull=True).update(owner_id=erp_user)
+    return changed
 
 
 def mark_linked(model, ids, linked: bool) -> None:

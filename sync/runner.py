@@ -27,7 +27,7 @@ from django.utils import timezone
 from integration.crm.client import API, PAGE_SIZE, SEARCH_CEILING, CrmClient, CrmPaginationLimit
 from integration.crm.errors import CrmAuthError, CrmError, CrmInvalidData, CrmNotFound
 from integration.models import ConnectionStatus, CrmUser, FieldMapping, ModuleConfig
-from integration.services import client_for
+from integration.services import client_for, crm_users_map
 
 from . import applier, planner
 from .adapters import (
@@ -64,6 +64,7 @@ SETTLED_AFTER = datetime.timedelta(seconds=60)
 SEARCH_INDEX_DELAY = datetime.timedelta(minutes=2)
 EARLIEST_RECORD = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 IN_PROGRESS_REASON = "A run of this module is in progress."
+USERS_READ_EVERY = datetime.timedelta(days=1)
 CLAIM_ATTEMPTS = 20
 STATISTICS_AFTER = 5000  # rows added by a fetch after which the database's planner statistics are refreshed
 
@@ -291,6 +292,7 @@ class Engine:
         """The whole run: (items two-way: push ERP changes first), fetch, deletions, push."""
         config = self.config
         passes = passes_for(config)
+        self._read_users()
         if erp_goes_first(config):
             for adapter in self._push_order(passes):
                 self.push(adapter, new_records=False)
@@ -310,6 +312,26 @@ class Engine:
                 # failure it looks as far back as before, so that the failed records are tried again.
                 ModuleConfig.objects.filter(pk=config.pk).update(last_push_at=started)
                 config.last_push_at = started
+
+    def _read_users(self) -> None:
+        """Once a day, read the CRM's users again and match them to members by email: sales people join
+        the CRM and the ERP over the years, and their records' owners should follow."""
+        read_at = self.connection.users_read_at
+        if read_at is not None and read_at > timezone.now() - USERS_READ_EVERY:
+            return
+        try:
+            users = self.client.users()
+        except CrmAuthError:
+            raise
+        except CrmError as error:  # (no users scope, say): owners keep the last map; the sync goes on
+            log.info("could not read the CRM's users: %s", error)
+            return
+        before = dict(CrmUser.objects.filter(connection=self.connection).values_list("crm_user_id", "erp_user_id"))
+        crm_users_map(connection=self.connection, crm_users=users)
+        self._owners = self._crm_owners = None
+        joined = {crm: erp for crm, erp in self.owners().items() if before.get(crm) != erp}
+        if joined:
+            applier.adopt_owners(connection=self.connection, owners=joined)
 
     def _refresh_statistics(self, *, added: int) -> None:
         """While a fetch adds many rows (a first sync), keep PostgreSQL's planner statistics up with the

@@ -3,7 +3,10 @@ through the CRM users read when the CRM was connected."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from crm_sandbox.schema import USERS
 from customers.models import Customer
@@ -95,3 +98,30 @@ def test_a_new_erp_customer_reaches_the_crm_with_its_owner(connection, sandbox, 
     assert (again.updated, again.pushed) == (0, 0)
     nobodys.refresh_from_db()
     assert nobodys.owner == actors.ops  # not taken over by the CRM's default owner
+
+
+def test_a_person_who_joined_after_connecting_owns_their_records_after_the_daily_users_read(sandbox, actors):
+    crm = sandbox_client(sandbox)
+    connection = services.connection_create(
+        organization=actors.organization, user=actors.admin, crm_org=crm.org(), api_domain=sandbox.base_url,
+        accounts_url=sandbox.base_url, client_id=sandbox.client_id, client_secret=sandbox.client_secret,
+        refresh_token=sandbox.refresh_token, crm_users=crm.users())
+    chens = sandbox.create_record("Accounts", {"Account_Name": "Chen's account", "Owner": CHEN})["id"]
+    config = configure(connection, "customers")
+    sync(config)
+    assert customer_of(connection, chens).owner is None
+    chen = MembershipFactory(organization=actors.organization, user__email="chen.li@zylker.test").user
+
+    sandbox.reset_calls()
+    sync(config)  # the users were read less than a day ago: not again
+    assert "GET /crm/v8/users" not in sandbox.calls()["calls"]
+    assert customer_of(connection, chens).owner is None
+    type(connection).objects.filter(pk=connection.pk).update(
+        users_read_at=timezone.now() - datetime.timedelta(days=1, minutes=1))
+    before = customer_of(connection, chens).updated_at
+    run = sync(config)
+
+    assert sandbox.calls()["calls"]["GET /crm/v8/users"] == 1
+    assert (run.status, run.pushed) == ("succeeded", 0)
+    assert customer_of(connection, chens).owner == chen  # unchanged in the CRM, matched here at last
+    assert customer_of(connection, chens).updated_at == before  # not an edit: nothing to push
