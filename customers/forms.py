@@ -48,7 +48,7 @@ class CustomerForm(CustomFieldsFormMixin, forms.ModelForm):
             self.initial["currency"] = organization.base_currency
         self.fields["display_name"].required = False
         self.fields["display_name"].help_text = "For an individual, left empty it is the first and last name."
-        self.fields["owner"].limit_to(organization)
+        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
         self.add_custom_fields(organization)
 
     def clean(self):

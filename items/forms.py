@@ -18,5 +18,5 @@ class ItemForm(CustomFieldsFormMixin, forms.ModelForm):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.organization = organization
-        self.fields["owner"].limit_to(organization)
+        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
         self.add_custom_fields(organization)

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from .models import CustomField, CustomFieldModule, CustomFieldType, member_name
 from .selectors import organization_members
@@ -51,8 +52,14 @@ class OwnerChoiceField(forms.ModelChoiceField):
         kwargs.setdefault("required", False)
         super().__init__(queryset=get_user_model().objects.none(), empty_label="No owner", **kwargs)
 
-    def limit_to(self, organization) -> None:
-        self.queryset = organization_members(organization=organization)
+    def limit_to(self, organization, *, current: int | None = None) -> None:
+        """Members of `organization`; and the record's `current` owner, who may have left since, so that
+        saving the record does not quietly take it away from them."""
+        members = organization_members(organization=organization)
+        if current is not None:
+            members = get_user_model().objects.filter(Q(pk__in=members.values("pk")) | Q(pk=current)).order_by(
+                "first_name", "last_name", "email", "username")
+        self.queryset = members
 
     def label_from_instance(self, obj) -> str:
         return member_name(obj)

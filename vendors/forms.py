@@ -34,7 +34,7 @@ class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance.pk and not self.initial.get("currency"):
             self.initial["currency"] = organization.base_currency
-        self.fields["owner"].limit_to(organization)
+        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
         self.add_custom_fields(organization)
 
 

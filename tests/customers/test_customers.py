@@ -141,6 +141,26 @@ def test_only_active_members_are_offered_as_owners(actors):
     assert response.context["form"]["owner"].value() == actors.finance.pk
 
 
+def test_editing_a_customer_keeps_an_owner_who_has_left(actors):
+    customer = CustomerFactory(organization=actors.organization, owner=actors.ops)
+    actors.ops.is_active = False
+    actors.ops.save()
+    client = actors.client_for(actors.finance)
+    form = client.get(reverse("customers:edit", args=[customer.pk])).context["form"]
+    assert form["owner"].value() == actors.ops.pk
+
+    data = customer_post(display_name="Renamed", owner=actors.ops.pk,
+                         **{"contacts-TOTAL_FORMS": "0", "contacts-INITIAL_FORMS": "0"})
+    response = client.post(reverse("customers:edit", args=[customer.pk]), data)
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.display_name, customer.owner) == ("Renamed", actors.ops)
+    other = CustomerFactory(organization=actors.organization)  # and nobody else's customer can be given to them
+    refused = client.post(reverse("customers:edit", args=[other.pk]), {**data, "display_name": "Other"})
+    assert refused.status_code == 200 and "owner" in refused.context["form"].errors
+
+
 def test_showing_the_owner_costs_no_extra_query(actors):
     customer = CustomerFactory(organization=actors.organization)
     client = actors.client_for(actors.ops)
