@@ -88,6 +88,11 @@ def parse_time(text) -> datetime.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
+def _latest_time(records: list[dict]) -> datetime.datetime | None:
+    """The latest Modified_Time among these CRM records, if any has one."""
+    return max((t for t in (parse_time(r.get("Modified_Time")) for r in records) if t), default=None)
+
+
 def _iso(value: datetime.datetime) -> str:
     return value.astimezone(datetime.UTC).isoformat(timespec="seconds")
 
@@ -384,7 +389,7 @@ class Engine:
                              may_have_duplicates=may_have_duplicates, client=self.client, owners=self.owners())
 
     def owners(self) -> dict[str, int]:
-        """CRM user id -> ERP user id: the users matched by email when the CRM was connected."""
+        """CRM user id -> ERP user id: the users matched by email (on connecting, then daily)."""
         if self._owners is None:
             self._owners = dict(CrmUser.objects.filter(connection=self.connection, erp_user__isnull=False)
                                 .values_list("crm_user_id", "erp_user_id"))
@@ -469,12 +474,10 @@ class Engine:
 
     def _count(self, module: str, view_id: str) -> None:
         """The number of records a full pass will read, for the progress bar (one cheap call)."""
-        params = {"cvid": view_id} if view_id else None
         try:
-            body = self.client.get_json(f"{API}/{module}/actions/count", params=params) or {}
+            total = self.client.count(module, cvid=view_id or None)
         except CrmInvalidData:
             return
-        total = int(body.get("count") or 0)
         SyncRun.objects.filter(pk=self.run.pk).update(progress_total=(self.run.progress_total or 0) + total)
         self.run.progress_total = (self.run.progress_total or 0) + total
 
@@ -489,9 +492,9 @@ class Engine:
                     modified_since=since, window=CHAIN_CEILING))
                 with closing(pages):
                     for page in pages:
-                        times = [t for t in (parse_time(r.get("Modified_Time")) for r in page.records) if t]
-                        if times:
-                            cursor = max([cursor, *times]) if cursor else max(times)
+                        latest = _latest_time(page.records)
+                        if latest is not None:
+                            cursor = max(cursor, latest) if cursor else latest
                             _advance(state, "modified", cursor, complete=False)
                         self.apply_records(sync_pass, page.records,
                                            cursor=self._cursor_with(sync_pass.crm_module, dict(state)))
@@ -524,7 +527,9 @@ class Engine:
                 window=CHAIN_CEILING))
             with closing(pages):
                 for page in pages:
-                    largest = self._latest(page.records, largest)
+                    latest = _latest_time(page.records)
+                    if latest is not None:
+                        largest = max(largest, latest) if largest else latest
                     self.apply_records(sync_pass, page.records,
                                        cursor=self._cursor_with(sync_pass.crm_module, dict(state)))
                     if page.window_full:
@@ -537,13 +542,6 @@ class Engine:
             _advance(state, "modified", largest, complete=True)
         applier.record_progress(self.scope(sync_pass.adapters[0]), applier.Counts(),
                                 cursor=self._cursor_with(sync_pass.crm_module, state))
-
-    @staticmethod
-    def _latest(records: list[dict], largest):
-        times = [t for t in (parse_time(r.get("Modified_Time")) for r in records) if t]
-        if times:
-            largest = max([largest, *times]) if largest else max(times)
-        return largest
 
     def _fetch_view_windows(self, sync_pass: Pass, state: dict, since, fields: list[str]) -> datetime.datetime:
         """Every record of the view modified since `since` (all of them on a first sync), read by searches
@@ -794,8 +792,9 @@ class Engine:
             record = {k: v for k, v in record.items() if v is not None}
             adapter.complete_for_crm(obj, record)
             record[ERP_ID_FIELD] = adapter.erp_id_value(obj)
-            if self.crm_owner(obj) is not None:
-                record["Owner"] = {"id": self.crm_owner(obj)}
+            owner = self.crm_owner(obj)
+            if owner is not None:
+                record["Owner"] = {"id": owner}
             if adapter.has_parent:
                 record["Account_Name"] = {"id": accounts[obj.customer_id]}
             records.append(record)

@@ -357,14 +357,17 @@ class CrmClient:
             except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
                 hand(("error", error))
 
+        def run_deferred() -> None:
+            while deferred:
+                deferred.pop(0)()
+
         self.on_tokens, self.on_auth_failure = later(callbacks[0]), later(callbacks[1])
         reader = threading.Thread(target=read, name="crm-read-ahead", daemon=True)
         reader.start()
         try:
             while True:
                 kind, value = handoff.get()
-                while deferred:
-                    deferred.pop(0)()
+                run_deferred()
                 if kind == "end":
                     return
                 if kind == "error":
@@ -373,8 +376,7 @@ class CrmClient:
         finally:
             stop.set()
             reader.join()
-            while deferred:
-                deferred.pop(0)()
+            run_deferred()
             self.on_tokens, self.on_auth_failure = callbacks
 
     def iter_records(self, module: str, **kwargs) -> Iterator[dict]:
