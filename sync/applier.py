@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
 from django.db.models import F, JSONField, Subquery
-from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
@@ -491,9 +490,9 @@ def adopt_owners(*, connection, owners: dict[str, int]) -> int:
     changed = 0
     for erp_model, model in (("customer", Customer), ("vendor", Vendor), ("item", Item)):
         for crm_user, erp_user in owners.items():
-            owned = (RecordLink.objects.filter(connection=connection, erp_model=erp_model, crm_deleted_at__isnull=True)
-                     .annotate(crm_owner=KeyTextTransform(planner.OWNER_KEY, "synced_snapshot"))
-                     .filter(crm_owner=crm_user).values("erp_id"))
+            owned = RecordLink.objects.filter(
+                connection=connection, erp_model=erp_model, crm_deleted_at__isnull=True,
+                **{f"synced_snapshot__{planner.OWNER_KEY}": crm_user}).values("erp_id")
             changed += model.objects.filter(pk__in=Subquery(owned), owner__isnull=True).update(owner_id=erp_user)
     return changed
 
