@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from customers.models import Customer, InvoiceStatus
 from integration.crm.client import CrmClient
+from integration.crm.errors import CrmInvalidData
 from integration.models import CrmConnection
 
 from .models import RecordLink
@@ -36,7 +37,7 @@ def ensure_metric_fields(*, client: CrmClient, module: str) -> None:
         if api_name not in existing:
             result = client.create_field(module, {"field_label": label, "data_type": data_type})
             if not result.ok and result.code != "DUPLICATE_DATA":
-                raise RuntimeError(f"The CRM refused to create the field {label} in {module}: {result.code}.")
+                raise CrmInvalidData(f"The CRM refused to create the field {label} in {module}: {result.code}.")
 
 
 def customer_metrics(customer_ids) -> dict[int, dict]:

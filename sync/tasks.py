@@ -99,10 +99,15 @@ def push_customer_metrics(connection_id: int) -> str:
     client = client_for(connection)
     try:
         result = metrics.push_metrics(connection=connection, client=client, since=since)
-    except CrmError as error:
+    except Exception as error:
+        # The run is recorded as failed whatever stopped it: left "queued", nothing would ever end it.
         SyncRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, failure_reason=str(error)[:5000],
                                                  finished_at=timezone.now(), api_calls=client.calls)
-        return RunStatus.FAILED
+        if isinstance(error, CrmError):
+            return RunStatus.FAILED
+        # Not the CRM's doing (the database, say): the push is due again, for the next tick or retry.
+        CrmConnection.objects.filter(pk=connection_id).update(metrics_due_at=timezone.now())
+        raise
     SyncIssue.objects.bulk_create(
         SyncIssue(run=run, kind=IssueKind.ERROR, crm_module=module, crm_id=crm_id, message=message)
         for module, crm_id, message in result["failures"]

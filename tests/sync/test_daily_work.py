@@ -5,13 +5,15 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError
 from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import ContactPerson, Customer, Invoice
 from integration.models import ConnectionStatus, ModuleConfig
-from sync import importing, metrics
+from sync import importing, metrics, tasks
 from sync.filters import refresh_crm_flags
 from sync.models import RecordLink, SyncRun
 from tests.factories import CustomerFactory, InvoiceFactory
@@ -255,6 +257,25 @@ def test_metrics_fields_are_created_once(actors, sandbox, connection):
     metrics.push_metrics(connection=connection, client=client)
     names = [f["api_name"] for f in client.fields("Accounts")]
     assert names.count("ERP_Total_Sales") == 1 and "ERP_Last_Invoice_Date" in names
+
+
+def test_a_metrics_push_stopped_by_the_database_is_recorded_failed_and_due_again(actors, sandbox, connection,
+                                                                                 monkeypatch):
+    customer, _ = linked_customer(sandbox, connection, actors)
+    InvoiceFactory(customer=customer)
+    ConnectionModel = type(connection)
+    ConnectionModel.objects.filter(pk=connection.pk).update(metrics_due_at=timezone.now())
+
+    def lost_database(customer_ids):  # a failure of the database server cannot be caused on purpose here
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(metrics, "customer_metrics", lost_database)
+    with pytest.raises(OperationalError):
+        tasks.push_customer_metrics(connection.pk)
+
+    run = SyncRun.objects.get(trigger="metrics")
+    assert run.status == "failed" and "server closed the connection" in run.failure_reason
+    assert ConnectionModel.objects.get(pk=connection.pk).metrics_due_at is not None
 
 
 @pytest.mark.worker
