@@ -358,7 +358,7 @@ def link_to_crm() -> None:
 
     organization = Organization.objects.get(name=ORGANIZATION_NAME)
     if RecordLink.objects.filter(connection__organization=organization).exists():
-        if refresh_crm_flags(organization_id=organization.pk):  # as every sync run ends
+        if refresh_crm_flags(organization_id=organization.pk):  # links made here by hand: the sync writes the flag with each link
             vacuum(RecordLink, Customer, Vendor)
         return
     now = datetime.datetime.now(datetime.UTC)
@@ -379,7 +379,7 @@ def link_to_crm() -> None:
                 for index, pk in enumerate(ids) if index % CRM_SHARE == 0
             ]
         count = copy_rows(RecordLink, rows)
-        refresh_crm_flags(organization_id=organization.pk)  # as every sync run ends
+        refresh_crm_flags(organization_id=organization.pk)  # links made here by hand: the sync writes the flag with each link
     vacuum(RecordLink, Customer, Vendor)
     print(f"  {count:>7,} CRM record links in {time.perf_counter() - start:.1f} s")
 

@@ -1,9 +1,10 @@
 """"CRM Customers" and "CRM Vendors": list views the sync app adds to the ERP's lists.
 
 The ERP apps know nothing of the CRM; their list specifications accept extra views, and their records
-carry a plain `crm_linked` flag that this module keeps in step with the record links after every
-run, import and deletion. Filtering on the flag (with a partial index) keeps the view as fast as the
-others at 100,000 customers, where a per-row lookup of links is not.
+carry a plain `crm_linked` flag that the sync writes together with each record link it makes or
+removes; `refresh_crm_flags` sets every flag from the links, for links made otherwise. Filtering on
+the flag (with a partial index) keeps the view as fast as the others at 100,000 customers, where a
+per-row lookup of links is not.
 """
 
 from django.db.models import Exists, OuterRef, Q

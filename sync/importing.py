@@ -21,7 +21,6 @@ from integration.services import client_for
 from vendors.models import Vendor
 
 from .adapters import passes_for
-from .filters import refresh_crm_flags
 from .models import RunStatus, SyncRun, Trigger
 from .runner import Engine
 from .search import criteria_value, imported_records
@@ -99,5 +98,4 @@ def import_record(*, connection: CrmConnection, crm_module: str, crm_id: str, us
         )
     if error:
         raise ImportRefused(error)
-    refresh_crm_flags(organization_id=connection.organization_id)
     return record, True

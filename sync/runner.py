@@ -41,7 +41,6 @@ from .adapters import (
     passes_for,
     pushes,
 )
-from .filters import refresh_crm_flags
 from .mapping import FieldSpec, model_field_name, read_erp, record_to_erp, specs_for, to_crm, write_erp
 from .models import IssueKind, RecordLink, RunStatus, SyncIssue, SyncRun, Trigger
 from .planner import Incoming
@@ -207,9 +206,6 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
         run.progress_total = max(run.progress_total, run.progress_done)
     run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
                             "progress_total"])
-    if run.added or run.updated or run.deleted or run.pushed:
-        # Links were made or removed (a run without changes, the usual one, has no flags to refresh).
-        refresh_crm_flags(organization_id=run.module_config.connection.organization_id)
     if run.trigger != Trigger.RESYNC:
         config = run.module_config
         ModuleConfig.objects.filter(pk=config.pk).update(

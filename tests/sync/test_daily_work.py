@@ -44,7 +44,7 @@ def test_crm_customers_view_lists_only_linked_customers_with_a_badge(actors, con
     CustomerFactory(organization=actors.organization, display_name="Local Ltd")
     RecordLink.objects.create(connection=connection, crm_module="Accounts", crm_id="1", erp_model="customer",
                               erp_id=linked.pk, origin="crm")
-    refresh_crm_flags(organization_id=actors.organization.pk)  # what every run and import ends with
+    refresh_crm_flags(organization_id=actors.organization.pk)  # a link made by hand: the sync writes the flag itself
     client = actors.client_for(actors.finance)
     page = client.get(reverse("customers:list"), {"view": "crm"})
     assert [c.display_name for c in page.context["state"].page] == ["Linked Ltd"]
