@@ -58,6 +58,13 @@ class RunStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
+class SyncRunQuerySet(models.QuerySet):
+    def in_progress(self):
+        """Runs queued or running: what a new run of the module waits for. A metrics push is recorded as a
+        run of the customers module but holds no slot, so it never counts."""
+        return self.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).exclude(trigger=Trigger.METRICS)
+
+
 class SyncRun(models.Model):
     module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="runs")
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
@@ -78,6 +85,8 @@ class SyncRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-queued_at", "-id"]

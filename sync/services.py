@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from integration.models import ConnectionStatus, ModuleConfig
 
-from .models import RunStatus, SyncRun, Trigger
+from .models import RunStatus, SyncRun
 
 IN_PROGRESS = (RunStatus.QUEUED, RunStatus.RUNNING)
 
@@ -50,9 +50,7 @@ def sync_now(*, module_config: ModuleConfig, trigger: str) -> tuple[SyncRun | No
         reason = refusal(module_config)
         if reason:
             return None, False, reason
-        # A metrics push is recorded as a run of the module but holds no running slot: it does not count.
-        current = (module_config.runs.filter(status__in=IN_PROGRESS).exclude(trigger=Trigger.METRICS)
-                   .order_by("-queued_at").first())
+        current = module_config.runs.in_progress().first()
         if current is not None:
             return current, False, "A sync of this module is already in progress."
         run = SyncRun.objects.create(module_config=module_config, trigger=trigger, status=RunStatus.QUEUED)

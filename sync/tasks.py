@@ -61,8 +61,8 @@ def tick() -> int:
     runner.reclaim_stale_runs()
     # A queued run whose message was lost (a broker restart) would block its module: send it again. A
     # duplicate is harmless, the claim is a conditional update.
-    lost = SyncRun.objects.filter(status=RunStatus.QUEUED, queued_at__lt=timezone.now() - runner.STALE_AFTER).exclude(
-        trigger=Trigger.METRICS)
+    lost = SyncRun.objects.in_progress().filter(status=RunStatus.QUEUED,
+                                                queued_at__lt=timezone.now() - runner.STALE_AFTER)
     for run_id in lost.values_list("pk", flat=True)[:100]:
         sync_module.delay(run_id)
     for connection_id in CrmConnection.objects.filter(

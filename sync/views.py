@@ -17,7 +17,7 @@ from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_
 
 from . import importing, search, selectors, services
 from .forms import DeleteIntegrationForm
-from .models import SyncRun, Trigger
+from .models import SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def module_status(request: HttpRequest, module: str) -> HttpResponse:
     module_config = selectors.get_module_config_for_user(request, module)
     context = {
         "module_config": module_config,
-        "current": module_config.runs.filter(status__in=services.IN_PROGRESS).exclude(trigger=Trigger.METRICS).first(),
+        "current": module_config.runs.in_progress().first(),
         "last": module_config.runs.exclude(status__in=services.IN_PROGRESS).first(),
         "refusal": services.refusal(module_config),
     }
