@@ -184,6 +184,21 @@ def crm_modules_for(module: str, crm_source: str = "") -> list[str]:
 
 CUSTOM_FIELD_MODULE = {"customer": "customers", "vendor": "vendors", "item": "items"}
 
+# Fields the CRM sets on every record. Zoho's field metadata does not mark them read-only (it says
+# read_only false), yet it refuses writes to them.
+CRM_SET_FIELDS = {"Created_Time", "Modified_Time"}
+
+
+def crm_field_read_only(crm_field: dict) -> bool:
+    """Whether the CRM refuses writes to this field (formula, auto-number, full name, the record's times)."""
+    return bool(crm_field.get("read_only") or crm_field.get("field_read_only")
+                or crm_field.get("api_name") in CRM_SET_FIELDS)
+
+
+def can_become_custom_field(target: str, crm_field: dict) -> bool:
+    """Whether "Create custom field" can make an ERP custom field of the target for this CRM field."""
+    return target in CUSTOM_FIELD_MODULE and (crm_field.get("data_type") or "") in CUSTOM_FIELD_FOR_CRM_TYPE
+
 
 def erp_fields(target: str, organization) -> list[ErpField]:
     """The target's standard fields and the organization's custom fields of its module."""

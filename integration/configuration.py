@@ -63,6 +63,11 @@ def currency_problem(*, connection: CrmConnection, crm_org: dict) -> str | None:
     return None
 
 
+def mapping_direction(*, both_ways: bool, crm_field: dict) -> str:
+    """A mapping's direction: a read-only CRM field (formula, auto-number, full name) can only be fetched."""
+    return Direction.BOTH if both_ways and not catalogue.crm_field_read_only(crm_field) else Direction.FETCH
+
+
 def map_key(target: str, erp_field: str) -> str:
     return f"{MAP_PREFIX}{target}__{erp_field}"
 
@@ -232,12 +237,10 @@ class ModuleConfigForm(forms.Form):
                 if problem:
                     self.add_error(key, problem)
                     continue
-                # A read-only CRM field (formula, auto-number, full name) can only be fetched.
-                read_only = bool(crm_field.get("read_only") or crm_field.get("field_read_only"))
                 mappings.append(FieldMapping(
                     target=section.target, crm_module=section.crm_module, crm_field=crm_name,
                     crm_data_type=crm_field.get("data_type") or "", erp_field=erp_field.name,
-                    direction=Direction.BOTH if both_ways and not read_only else Direction.FETCH,
+                    direction=mapping_direction(both_ways=both_ways, crm_field=crm_field),
                 ))
         if self.module == "items" and cleaned.get("duplicate_key") == DuplicateKey.SKU:
             if not any(m.erp_field == "sku" and m.crm_field == "Product_Code" for m in mappings):
@@ -281,10 +284,10 @@ def module_config_for(*, connection: CrmConnection, module: str) -> ModuleConfig
 def custom_field_from_crm(*, module_config: ModuleConfig, target: str, crm_module: str, crm_field: dict) -> CustomField:
     """Create an ERP custom field of a compatible type for a CRM field, and map the two."""
     data_type = crm_field.get("data_type") or ""
-    field_type = catalogue.CUSTOM_FIELD_FOR_CRM_TYPE.get(data_type)
-    module = catalogue.CUSTOM_FIELD_MODULE.get(target)
-    if field_type is None or module is None:
+    if not catalogue.can_become_custom_field(target, crm_field):
         raise ValueError(f"A {data_type} CRM field cannot become a custom field here.")
+    field_type = catalogue.CUSTOM_FIELD_FOR_CRM_TYPE[data_type]
+    module = catalogue.CUSTOM_FIELD_MODULE[target]
     options = []
     if field_type == "choice":
         options = [str(v.get("actual_value") or v.get("display_value")) for v in crm_field.get("pick_list_values") or []]
@@ -300,7 +303,8 @@ def custom_field_from_crm(*, module_config: ModuleConfig, target: str, crm_modul
         FieldMapping.objects.update_or_create(
             module_config=module_config, target=target, erp_field=f"cf:{definition.api_name}",
             defaults={"crm_module": crm_module, "crm_field": crm_field["api_name"], "crm_data_type": data_type,
-                      "direction": Direction.BOTH if module_config.direction == Direction.BOTH else Direction.FETCH},
+                      "direction": mapping_direction(both_ways=module_config.direction == Direction.BOTH,
+                                                     crm_field=crm_field)},
         )
     return definition
 

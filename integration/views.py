@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from organizations.permissions import ADMIN_ROLES, role_required
 
-from . import configuration, secrets, services
+from . import catalogue, configuration, secrets, services
 from .crm.client import CrmClient, exchange_grant_code
 from .crm.errors import CrmError
 from .crm.urls import check_crm_url
@@ -289,16 +289,12 @@ def _unmapped_crm_fields(form) -> list[dict]:
     """CRM fields no ERP field is mapped to, offered for "Create custom field"."""
     rows = []
     for section in form.sections:
-        if section.target not in ("customer", "vendor", "item"):
-            continue
         used = {form[key].value() for _, key, _ in form.mapping_rows[section.target]}
-        offered, _ = configuration.catalogue.offered_crm_fields(form.metadata.fields.get(section.crm_module, []))
+        offered, _ = catalogue.offered_crm_fields(form.metadata.fields.get(section.crm_module, []))
         for crm_field in offered:
-            if crm_field["api_name"] in used or crm_field.get("data_type") not in (
-                configuration.catalogue.CUSTOM_FIELD_FOR_CRM_TYPE
-            ):
+            if crm_field["api_name"] in used or not catalogue.can_become_custom_field(section.target, crm_field):
                 continue
-            if crm_field.get("read_only") or crm_field.get("api_name") in ("Modified_Time", "Created_Time"):
+            if catalogue.crm_field_read_only(crm_field):
                 continue
             rows.append({"target": section.target, "crm_module": section.crm_module, "field": crm_field})
     return rows

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from integration import catalogue
 from integration.configuration import map_key
 from integration.models import CrmConnection, FieldMapping, ModuleConfig
 from organizations.models import CustomField
@@ -181,6 +182,23 @@ def test_create_custom_field_makes_a_compatible_erp_field_and_maps_it(admin, act
                            {"target": "customer", "crm_module": "Accounts", "crm_field": "Employees"})
     assert employees.status_code == 302
     assert CustomField.objects.get(api_name="Employees").data_type == "number"
+
+
+def test_a_read_only_crm_field_made_into_a_custom_field_is_only_fetched(admin, connection):
+    ModuleConfig.objects.create(connection=connection, module="customers", direction="both")
+    response = admin.post(reverse("integration:create_custom_field", args=["customers"]),
+                          {"target": "customer", "crm_module": "Contacts", "crm_field": "Full_Name"})
+    assert response.status_code == 302
+    assert FieldMapping.objects.get(erp_field="cf:Full_Name").direction == "fetch"
+    admin.post(reverse("integration:create_custom_field", args=["customers"]),
+               {"target": "customer", "crm_module": "Accounts", "crm_field": "Employees"})
+    assert FieldMapping.objects.get(erp_field="cf:Employees").direction == "both"
+
+
+def test_the_times_the_crm_sets_count_as_read_only():
+    assert catalogue.crm_field_read_only({"api_name": "Modified_Time", "data_type": "datetime", "read_only": False})
+    assert catalogue.crm_field_read_only({"api_name": "Formula_1", "data_type": "formula", "field_read_only": True})
+    assert not catalogue.crm_field_read_only({"api_name": "Phone", "data_type": "phone", "read_only": False})
 
 
 def test_mapping_is_refused_when_crm_multi_currency_differs(admin, sandbox):
