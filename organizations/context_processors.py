@@ -1,4 +1,6 @@
-from .models import Membership, Notification
+from django.utils.functional import SimpleLazyObject
+
+from .models import Notification
 
 
 def current_organization(request):
@@ -7,10 +9,11 @@ def current_organization(request):
     return {
         "organization": request.organization,
         "membership": request.membership,
-        "other_memberships": Membership.objects.filter(user=request.user)
-        .exclude(pk=request.membership.pk)
-        .select_related("organization"),
-        "unread_notifications": Notification.objects.filter(
-            user=request.user, organization=request.organization, read_at__isnull=True
-        ).count(),
+        "other_memberships": [m for m in request.memberships if m.pk != request.membership.pk],
+        # Counted only when a page shows it; htmx partials (the customer typeahead) do not.
+        "unread_notifications": SimpleLazyObject(
+            lambda: Notification.objects.filter(
+                user=request.user, organization=request.organization, read_at__isnull=True
+            ).count()
+        ),
     }

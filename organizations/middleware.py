@@ -4,7 +4,7 @@ SESSION_KEY = "organization_id"
 
 
 class CurrentOrganizationMiddleware:
-    """Puts the user's current organization and membership on the request.
+    """Puts the user's memberships, current organization and membership on the request.
 
     The current organization is kept in the session; a user who belongs to several can switch.
     """
@@ -13,16 +13,18 @@ class CurrentOrganizationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        request.memberships = []
         request.membership = None
         request.organization = None
         if request.user.is_authenticated:
-            memberships = Membership.objects.filter(user=request.user).select_related("organization")
+            # One query for all of them: the header's organization switcher shows the others.
+            request.memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
             chosen = request.session.get(SESSION_KEY)
             membership = None
             if chosen is not None:
-                membership = memberships.filter(organization_id=chosen).first()
+                membership = next((m for m in request.memberships if m.organization_id == chosen), None)
             if membership is None:
-                membership = memberships.first()
+                membership = next(iter(request.memberships), None)
                 if membership is not None:
                     request.session[SESSION_KEY] = membership.organization_id
             request.membership = membership

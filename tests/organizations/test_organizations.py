@@ -3,6 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from organizations.models import CustomField, Membership, Organization
@@ -71,6 +73,27 @@ def test_unread_notifications_are_counted_in_the_header_and_cleared_when_read(ac
     assert "Import finished" in listing
     page = client.get(reverse("customers:list")).content.decode()
     assert 'data-testid="unread-count"' not in page
+
+
+def queries_on(client, url, params=None) -> list[str]:
+    client.get(url, params)  # the first request of a session does its own one-off queries
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url, params)
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_the_customer_typeahead_does_not_count_notifications(actors):
+    NotificationFactory(organization=actors.organization, user=actors.finance)
+    queries = queries_on(actors.client_for(actors.finance), reverse("customers:lookup"), {"q": "a"})
+    assert not [sql for sql in queries if "organizations_notification" in sql]
+
+
+def test_a_page_reads_the_memberships_once_for_the_current_and_the_other_organizations(actors):
+    MembershipFactory(user=actors.finance, organization=actors.other_organization, role="ops")
+    client = actors.client_for(actors.finance)
+    queries = queries_on(client, reverse("customers:list"))
+    assert len([sql for sql in queries if 'FROM "organizations_membership"' in sql]) == 1
+    assert actors.other_organization.name in client.get(reverse("customers:list")).content.decode()
 
 
 def test_organization_currency_must_be_an_iso_code(db):
