@@ -101,9 +101,8 @@ class Adapter:
             return set(Bill.objects.filter(vendor_id__in=ids).values_list("vendor_id", flat=True))
         return set()
 
-    def erp_id_value(self, obj) -> str:
+    def erp_id_value(self, obj, *, organization_id: int) -> str:
         """The ERP record's identity in the CRM's unique ERP id field: what makes a replayed push an update."""
-        organization_id = obj.customer.organization_id if self.erp_model == "contact_person" else obj.organization_id
         return f"{organization_id}-{self.erp_model}-{obj.pk}"
 
 
@@ -160,11 +159,8 @@ def erp_goes_first(config: ModuleConfig) -> bool:
     return pushes(config) and config.module == "items"
 
 
-def linked_subquery(*, connection, adapter: Adapter, live_only: bool = False):
+def linked_subquery(*, connection, adapter: Adapter):
     """RecordLink rows of this adapter's ERP model pointing at the outer row (for Exists filters)."""
     from .models import RecordLink
 
-    links = RecordLink.objects.filter(connection=connection, erp_model=adapter.erp_model, erp_id=OuterRef("pk"))
-    if live_only:
-        links = links.filter(crm_deleted_at__isnull=True)
-    return Exists(links)
+    return Exists(RecordLink.objects.filter(connection=connection, erp_model=adapter.erp_model, erp_id=OuterRef("pk")))

@@ -52,7 +52,7 @@ def _erp_record(connection, crm_module: str, crm_id: str):
     return model.objects.filter(pk=found).first()
 
 
-def import_record(*, connection: CrmConnection, crm_module: str, crm_id: str, user=None):
+def import_record(*, connection: CrmConnection, crm_module: str, crm_id: str):
     """Returns (customer or vendor, created). Two imports of the same record at once make one."""
     module = "vendors" if crm_module == "Vendors" else "customers"
     with transaction.atomic():

@@ -91,10 +91,6 @@ class Action:
     retire_record: bool = False  # ... and that ERP record goes with it (when it came from the CRM)
     deactivate: bool = False  # deletions: keep the ERP record, inactive
 
-    @property
-    def writes_erp(self) -> bool:
-        return self.kind in (Kind.CREATE, Kind.LINK) or bool(self.erp_changes)
-
 
 @dataclass
 class PlanInput:

@@ -13,7 +13,7 @@ from .models import RecordLink
 
 @receiver(sync_requested)
 def queue_requested_sync(sender, *, module_config, trigger, user=None, **kwargs):
-    return services.run_request(module_config=module_config, trigger=trigger)
+    return services.sync_now(module_config=module_config, trigger=trigger)[0]
 
 
 @receiver(post_save, sender=Invoice)

@@ -44,7 +44,7 @@ from .adapters import (
 from .mapping import FieldSpec, model_field_name, read_erp, record_to_erp, specs_for, to_crm, write_erp
 from .models import IssueKind, RecordLink, RunStatus, SyncIssue, SyncRun, Trigger
 from .planner import Incoming
-from .services import refusal
+from .services import module_config_for_link, refusal
 
 log = logging.getLogger("sync")
 
@@ -235,9 +235,7 @@ def resync_link(*, link_id: int, client: CrmClient | None = None) -> SyncRun | N
     link = RecordLink.objects.select_related("connection").filter(pk=link_id).first()
     if link is None:
         return None
-    module = {"customer": "customers", "contact_person": "customers", "vendor": "vendors", "item": "items"}[
-        link.erp_model]
-    config = ModuleConfig.objects.filter(connection=link.connection, module=module).first()
+    config = module_config_for_link(link)
     if config is None:
         return None
     run = SyncRun.objects.create(module_config=config, trigger=Trigger.RESYNC, status=RunStatus.QUEUED,
@@ -295,7 +293,7 @@ class Engine:
         passes = passes_for(config)
         self._read_users()
         if erp_goes_first(config):
-            for adapter in self._push_order(passes):
+            for adapter in adapters_for(config):
                 self.push(adapter, new_records=False)
         for sync_pass in passes:
             self.fetch(sync_pass)
@@ -306,7 +304,7 @@ class Engine:
             self.deletions(sync_pass)
         if pushes(config):
             started = timezone.now()
-            for adapter in self._push_order(passes):
+            for adapter in adapters_for(config):
                 self.push(adapter, new_records=True)
             if not self._push_failed:
                 # The next push looks only at records changed since this one began (see push()); after a
@@ -351,9 +349,6 @@ class Engine:
                 cursor.execute(f"ANALYZE {', '.join(sorted(tables))}")
         except DatabaseError as error:  # not the tables' owner: autovacuum will do it
             log.info("could not analyze %s: %s", tables, error)
-
-    def _push_order(self, passes: list[Pass]) -> list[Adapter]:
-        return [adapter for sync_pass in passes for adapter in sync_pass.adapters]
 
     # --- mapping --------------------------------------------------------------------------------------------
 
@@ -701,7 +696,7 @@ class Engine:
             if owner is not None and owner != (link.synced_snapshot or {}).get(planner.OWNER_KEY):
                 new_owners[id(action)] = owner  # given another owner here, who is a CRM user too
             actions.append((obj, link, action))
-        by_name = {spec.erp_field: spec for spec in specs}
+        by_name = scope.by_name
         outgoing = [(obj, link, action) for obj, link, action in actions if action.push or id(action) in new_owners]
         records = [{"id": link.crm_id, **{by_name[n].crm_field: to_crm(by_name[n], v) for n, v in action.push.items()},
                     **({"Owner": {"id": new_owners[id(action)]}} if id(action) in new_owners else {})}
@@ -787,7 +782,7 @@ class Engine:
             record = {spec.crm_field: to_crm(spec, erp[spec.erp_field]) for spec in specs}
             record = {k: v for k, v in record.items() if v is not None}
             adapter.complete_for_crm(obj, record)
-            record[ERP_ID_FIELD] = adapter.erp_id_value(obj)
+            record[ERP_ID_FIELD] = adapter.erp_id_value(obj, organization_id=self.connection.organization_id)
             owner = self.crm_owner(obj)
             if owner is not None:
                 record["Owner"] = {"id": owner}

@@ -30,11 +30,6 @@ def refusal(module_config: ModuleConfig) -> str | None:
     return None
 
 
-def run_request(*, module_config: ModuleConfig, trigger: str) -> SyncRun:
-    """Queue a run (used by "Save and Sync"); see sync_now for the rules."""
-    return sync_now(module_config=module_config, trigger=trigger)[0]
-
-
 def sync_now(*, module_config: ModuleConfig, trigger: str) -> tuple[SyncRun | None, bool, str]:
     """Queue a run of the module unless one is queued or running. Returns (run, started, message).
 

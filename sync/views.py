@@ -164,7 +164,7 @@ def crm_import(request: HttpRequest, module: str) -> HttpResponse:
                       {"error": "The Zoho CRM integration is disabled: nothing can be imported from the CRM."})
     try:
         record, created = importing.import_record(
-            connection=connection, crm_module=crm_module, crm_id=request.POST["crm_id"], user=request.user
+            connection=connection, crm_module=crm_module, crm_id=request.POST["crm_id"]
         )
     except importing.ImportRefused as error:
         return render(request, "sync/partials/crm_import.html", {"error": str(error)})

@@ -3,6 +3,7 @@
 from django import template
 
 from ..models import RecordLink
+from ..selectors import link_for
 
 register = template.Library()
 
@@ -14,9 +15,7 @@ def crm_link(context, erp_model: str, record):
     organization = getattr(request, "organization", None)
     if organization is None or record is None:
         return None
-    return RecordLink.objects.filter(
-        connection__organization=organization, erp_model=erp_model, erp_id=record.pk
-    ).first()
+    return link_for(organization=organization, erp_model=erp_model, erp_id=record.pk)
 
 
 @register.simple_tag
