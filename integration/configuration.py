@@ -44,8 +44,19 @@ class CrmMetadata:
         return next((f for f in self.fields.get(crm_module, []) if f.get("api_name") == api_name), None)
 
 
-def metadata_load(*, client: CrmClient, module: str) -> CrmMetadata:
-    crm_modules = CRM_MODULES[module]
+def crm_source_chosen(*, module: str, saved: str, posted=None, asked: str = "") -> str:
+    """The CRM module choice a page is about: the posted one when saving, else the one asked for (switching
+    the choice reloads the page with it), else the saved one, else Accounts. Empty for other modules."""
+    if module != "customers":
+        return ""
+    if posted is not None:
+        return posted.get("crm_source") or CrmSource.ACCOUNTS
+    return asked or saved or CrmSource.ACCOUNTS
+
+
+def metadata_load(*, client: CrmClient, module: str, crm_source: str = "") -> CrmMetadata:
+    """The CRM organization, and the fields and views of the CRM modules the chosen source reads."""
+    crm_modules = catalogue.crm_modules_for(module, crm_source)
     return CrmMetadata(
         org=client.org(),
         fields={m: client.fields(m) for m in crm_modules},
@@ -95,7 +106,10 @@ class ModuleConfigForm(forms.Form):
         self.module = module_config.module
         self.connection = module_config.connection
         self.metadata = metadata
-        self.crm_source = self._chosen_source()
+        self.crm_source = crm_source_chosen(
+            module=self.module, saved=self.module_config.crm_source, posted=self.data if self.is_bound else None,
+            asked=self.initial.get("crm_source") or "",
+        )
         if self.module == "customers" and not self.is_bound:
             self.initial["crm_source"] = self.crm_source
         self.sections = catalogue.sections_for(self.module, self.crm_source)
@@ -104,13 +118,6 @@ class ModuleConfigForm(forms.Form):
         self._add_mapping_fields()
 
     # --- building the form ------------------------------------------------------------------------------
-
-    def _chosen_source(self) -> str:
-        if self.module != "customers":
-            return ""
-        if self.is_bound:
-            return self.data.get("crm_source") or CrmSource.ACCOUNTS
-        return self.initial.get("crm_source") or self.module_config.crm_source or CrmSource.ACCOUNTS
 
     def _views_choices(self, crm_module: str):
         views = self.metadata.views.get(crm_module, [])

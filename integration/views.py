@@ -243,11 +243,6 @@ def configure_module(request: HttpRequest, module: str) -> HttpResponse:
         messages.error(request, "Enable the integration before configuring modules.")
         return redirect("integration:details")
     module_config = configuration.module_config_for(connection=connection, module=module)
-    try:
-        metadata = configuration.metadata_load(client=services.client_for(connection, retry_budget=20), module=module)
-    except CrmError as error:
-        messages.error(request, f"The CRM's fields and views could not be read: {error}")
-        return redirect("integration:details")
     posted = request.method == "POST" and "save" in request.POST
     initial = {
         "crm_source": request.GET.get("crm_source") or module_config.crm_source,
@@ -258,6 +253,17 @@ def configure_module(request: HttpRequest, module: str) -> HttpResponse:
         "crm_view_id": module_config.crm_view_id,
         "contact_view_id": module_config.contact_view_id,
     }
+    crm_source = configuration.crm_source_chosen(
+        module=module, saved=module_config.crm_source, posted=request.POST if posted else None,
+        asked=initial["crm_source"],
+    )
+    try:
+        metadata = configuration.metadata_load(
+            client=services.client_for(connection, retry_budget=20), module=module, crm_source=crm_source
+        )
+    except CrmError as error:
+        messages.error(request, f"The CRM's fields and views could not be read: {error}")
+        return redirect("integration:details")
     form = configuration.ModuleConfigForm(
         request.POST if posted else None, initial=initial, module_config=module_config, metadata=metadata
     )

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from integration import catalogue
+from integration import catalogue, configuration
 from integration.configuration import map_key
 from integration.models import CrmConnection, FieldMapping, ModuleConfig
 from organizations.models import CustomField
@@ -93,6 +93,16 @@ def test_orphan_contacts_are_refused_without_accounts_and_contacts(admin):
     response = save(admin, "customers", data)
     assert "can only be included with Accounts &amp; their Contacts" in response.content.decode()
     assert not ModuleConfig.objects.filter(configured=True).exists()
+
+
+def test_only_the_crm_modules_of_the_chosen_source_are_read(sandbox):
+    def read(crm_source):
+        metadata = configuration.metadata_load(client=sandbox_client(sandbox), module="customers", crm_source=crm_source)
+        return sorted(metadata.fields), sorted(metadata.views)
+
+    assert read("accounts") == (["Accounts"], ["Accounts"])
+    assert read("contacts") == (["Contacts"], ["Contacts"])
+    assert read("accounts_and_contacts") == (["Accounts", "Contacts"], ["Accounts", "Contacts"])
 
 
 def test_views_are_read_live_from_the_crm(admin, sandbox):

@@ -33,10 +33,6 @@ class Command(BaseCommand):
             raise CommandError(f"{organization.name} has no active Zoho CRM connection.")
         module = options["module"]
         module_config = configuration.module_config_for(connection=connection, module=module)
-        try:
-            metadata = configuration.metadata_load(client=services.client_for(connection), module=module)
-        except CrmError as error:
-            raise CommandError(f"The CRM's fields and views could not be read: {error}") from error
         data = {
             "crm_source": options["crm_source"] or module_config.crm_source or "accounts",
             "direction": options["direction"],
@@ -45,6 +41,11 @@ class Command(BaseCommand):
             "crm_view_id": options["view"][0] if options["view"] else "",
             "contact_view_id": options["view"][1] if len(options["view"]) > 1 else "",
         }
+        try:
+            metadata = configuration.metadata_load(client=services.client_for(connection), module=module,
+                                                   crm_source=data["crm_source"])
+        except CrmError as error:
+            raise CommandError(f"The CRM's fields and views could not be read: {error}") from error
         if options["include_orphan_contacts"]:
             data["include_orphan_contacts"] = "on"
         # Build the form once unbound to learn the mapping fields and the suggested pairs.
