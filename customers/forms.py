@@ -41,15 +41,12 @@ class CustomerForm(CustomFieldsFormMixin, forms.ModelForm):
         widgets = {"customer_type": forms.RadioSelect, "notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.organization = organization
+        super().__init__(*args, organization=organization, **kwargs)
         # ModelForm has put the new instance's empty currency in `initial` already.
         if not self.instance.pk and not self.initial.get("currency"):
             self.initial["currency"] = organization.base_currency
         self.fields["display_name"].required = False
         self.fields["display_name"].help_text = "For an individual, left empty it is the first and last name."
-        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
-        self.add_custom_fields(organization)
 
     def clean(self):
         cleaned = super().clean()

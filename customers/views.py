@@ -49,8 +49,6 @@ def _customer_form_page(request: HttpRequest, customer: Customer) -> HttpRespons
         formset = ContactPersonFormSet(request.POST, instance=customer, prefix="contacts")
         if form.is_valid() and formset.is_valid():
             customer = form.save(commit=False)
-            customer.organization = request.organization
-            customer.custom_fields = form.collect_custom_fields()
             persons = formset.save(commit=False)
             try:
                 services.customer_save(

@@ -51,7 +51,6 @@ def _item_form_page(request: HttpRequest, item: Item) -> HttpResponse:
     form = ItemForm(request.POST if request.method == "POST" else None, instance=item, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         item = form.save(commit=False)
-        item.custom_fields = form.collect_custom_fields()
         try:
             services.item_save(item=item)
         except ValidationError as error:

@@ -38,15 +38,22 @@ def to_json_value(value):
 
 
 class CustomFieldsFormMixin:
-    """Adds the organization's custom fields of `custom_field_module` to a ModelForm."""
+    """A ModelForm of an ERP record in `organization`: its owner is chosen among the organization's members,
+    and the organization's custom fields of `custom_field_module` are added; saving puts their values in
+    the record's `custom_fields`."""
 
     custom_field_module: str = ""
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
+        self.add_custom_fields(organization)
 
     def add_custom_fields(self, organization):
         self.custom_field_definitions = list(
             CustomField.objects.filter(organization=organization, module=self.custom_field_module)
         )
-        stored = (self.instance.custom_fields or {}) if self.instance else {}
+        stored = self.instance.custom_fields or {}
         for definition in self.custom_field_definitions:
             name = PREFIX + definition.api_name
             self.fields[name] = form_field_for(definition)
@@ -61,3 +68,7 @@ class CustomFieldsFormMixin:
         for definition in self.custom_field_definitions:
             values[definition.api_name] = to_json_value(self.cleaned_data.get(PREFIX + definition.api_name))
         return values
+
+    def save(self, commit=True):
+        self.instance.custom_fields = self.collect_custom_fields()
+        return super().save(commit)

@@ -31,11 +31,9 @@ class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, organization, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, organization=organization, **kwargs)
         if not self.instance.pk and not self.initial.get("currency"):
             self.initial["currency"] = organization.base_currency
-        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
-        self.add_custom_fields(organization)
 
 
 class BillForm(forms.Form):

@@ -68,8 +68,6 @@ def _vendor_form_page(request: HttpRequest, vendor: Vendor) -> HttpResponse:
     form = VendorForm(request.POST if request.method == "POST" else None, instance=vendor, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         vendor = form.save(commit=False)
-        vendor.organization = request.organization
-        vendor.custom_fields = form.collect_custom_fields()
         try:
             services.vendor_save(vendor=vendor)
         except ValidationError as error:

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from items.models import Item
-from tests.factories import ItemFactory
+from tests.factories import CustomFieldFactory, ItemFactory
 
 
 def item_post(**overrides):
@@ -20,6 +20,17 @@ def test_finance_creates_an_item(actors):
     item = Item.objects.get()
     assert response["Location"] == reverse("items:detail", args=[item.pk])
     assert (item.name, item.sku, str(item.rate)) == ("Standing desk", "DESK-1", "499.00")
+
+
+def test_editing_an_item_saves_its_custom_fields_and_keeps_values_of_fields_not_on_the_form(actors):
+    CustomFieldFactory(organization=actors.organization, module="items", label="Warranty", api_name="Warranty",
+                       data_type="number")
+    item = ItemFactory(organization=actors.organization, custom_fields={"Warranty": 1, "Removed_field": "kept"})
+    client = actors.client_for(actors.finance)
+    assert 'name="cf__Warranty" value="1"' in client.get(reverse("items:edit", args=[item.pk])).content.decode()
+    client.post(reverse("items:edit", args=[item.pk]), item_post(cf__Warranty="3"))
+    item.refresh_from_db()
+    assert item.custom_fields == {"Warranty": 3, "Removed_field": "kept"}
 
 
 def test_a_member_can_own_an_item_and_the_detail_page_names_them(actors):
