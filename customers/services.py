@@ -47,14 +47,8 @@ def customer_create(*, organization: Organization, display_name: str, **fields) 
     return customer_save(customer=customer)
 
 
-def customer_deactivate(*, customer: Customer) -> Customer:
-    customer.is_active = False
-    customer.save(update_fields=["is_active", "updated_at"])
-    return customer
-
-
-def customer_activate(*, customer: Customer) -> Customer:
-    customer.is_active = True
+def customer_set_active(*, customer: Customer, active: bool) -> Customer:
+    customer.is_active = active
     customer.save(update_fields=["is_active", "updated_at"])
     return customer
 

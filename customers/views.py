@@ -83,12 +83,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.get_customer_for_user(request, pk)
-    if customer.is_active:
-        services.customer_deactivate(customer=customer)
-        messages.success(request, f"“{customer.display_name}” is now inactive.")
-    else:
-        services.customer_activate(customer=customer)
-        messages.success(request, f"“{customer.display_name}” is active again.")
+    services.customer_set_active(customer=customer, active=not customer.is_active)
+    state = "active again" if customer.is_active else "now inactive"
+    messages.success(request, f"“{customer.display_name}” is {state}.")
     return redirect("customers:detail", pk=customer.pk)
 
 
