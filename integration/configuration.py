@@ -15,7 +15,7 @@ from django.utils import timezone
 from organizations.models import CustomField
 from organizations.services import custom_field_create
 
-from . import catalogue
+from . import catalogue, services
 from .crm.client import CrmClient
 from .models import (
     CrmConnection,
@@ -65,12 +65,11 @@ def metadata_load(*, client: CrmClient, module: str, crm_source: str = "") -> Cr
 
 
 def currency_problem(*, connection: CrmConnection, crm_org: dict) -> str | None:
-    if crm_org.get("mc_status"):
-        crm_currency = str(crm_org.get("iso_code") or "").upper()
-        base = connection.organization.base_currency
-        if crm_currency != base:
-            return (f"Multi-currency is on in the CRM and its base currency is {crm_currency}, but this "
-                    f"organization's base currency is {base}. Fields cannot be mapped until they are the same.")
+    base = connection.organization.base_currency
+    crm_currency = services.currency_mismatch(organization=connection.organization, crm_org=crm_org)
+    if crm_currency is not None:
+        return (f"Multi-currency is on in the CRM and its base currency is {crm_currency}, but this "
+                f"organization's base currency is {base}. Fields cannot be mapped until they are the same.")
     return None
 
 
@@ -106,6 +105,7 @@ class ModuleConfigForm(forms.Form):
         self.module = module_config.module
         self.connection = module_config.connection
         self.metadata = metadata
+        self.currency_problem = currency_problem(connection=self.connection, crm_org=metadata.org)
         self.crm_source = crm_source_chosen(
             module=self.module, saved=self.module_config.crm_source, posted=self.data if self.is_bound else None,
             asked=self.initial.get("crm_source") or "",
@@ -208,9 +208,8 @@ class ModuleConfigForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        problem = currency_problem(connection=self.connection, crm_org=self.metadata.org)
-        if problem:
-            raise forms.ValidationError(problem)
+        if self.currency_problem:
+            raise forms.ValidationError(self.currency_problem)
         if cleaned.get("direction") == Direction.BOTH and not self.connection.two_way_allowed:
             self.add_error("direction", "Sync both ways is not available on this connection.")
         if self.module == "items":

@@ -38,13 +38,21 @@ def check_prerequisites(*, organization: Organization, crm_org: dict) -> None:
             f"The CRM organization runs the {edition.title()} edition. Zoho CRM Professional or a higher "
             "edition is needed to connect."
         )
-    if crm_org.get("mc_status"):
-        crm_currency = str(crm_org.get("iso_code") or "").upper()
-        if crm_currency != organization.base_currency:
-            raise ConnectionRefused(
-                f"Multi-currency is on in the CRM and its base currency is {crm_currency or 'unknown'}, but this "
-                f"organization's base currency is {organization.base_currency}. They must be the same."
-            )
+    crm_currency = currency_mismatch(organization=organization, crm_org=crm_org)
+    if crm_currency is not None:
+        raise ConnectionRefused(
+            f"Multi-currency is on in the CRM and its base currency is {crm_currency or 'unknown'}, but this "
+            f"organization's base currency is {organization.base_currency}. They must be the same."
+        )
+
+
+def currency_mismatch(*, organization: Organization, crm_org: dict) -> str | None:
+    """With multi-currency on in the CRM, amounts are exchanged against its base currency, so it must be the
+    organization's. Returns the CRM's base currency ("" when it does not say) when they differ, else None."""
+    if not crm_org.get("mc_status"):
+        return None
+    crm_currency = str(crm_org.get("iso_code") or "").upper()
+    return crm_currency if crm_currency != organization.base_currency else None
 
 
 def client_for(connection: CrmConnection, **options) -> CrmClient:

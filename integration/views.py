@@ -285,7 +285,7 @@ def configure_module(request: HttpRequest, module: str) -> HttpResponse:
             "module": module,
             "module_label": MODULE_LABELS[module],
             "module_config": module_config,
-            "currency_problem": configuration.currency_problem(connection=connection, crm_org=metadata.org),
+            "currency_problem": form.currency_problem,
             "unmapped": _unmapped_crm_fields(form),
         },
     )
