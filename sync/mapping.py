@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from integration.catalogue import DEFAULT_MAPS, ITEM_TYPE_FROM_CRM, erp_fields
+from integration.crm.errors import CrmInvalidData
 
 TEXT_KINDS = {"text", "textarea", "email", "phone", "url"}
 # Decimal columns of the ERP models a mapping may write: (max_digits, decimal_places).
@@ -340,3 +341,16 @@ def specs_for(
                               if (v.get("actual_value") or v.get("display_value")) not in (None, "-None-")),
         ))
     return specs
+
+
+def ensure_crm_field(client, module: str, api_name: str, definition: dict, *, fields: list[dict]) -> None:
+    """Create the CRM field `api_name` (from `definition`) in `module` unless `fields`, the module's field
+    metadata, has it. A refusal is fine when the field is there after all (another worker made it in the
+    meantime); otherwise it raises CrmInvalidData with the CRM's reason."""
+    if any(f.get("api_name") == api_name for f in fields):
+        return
+    result = client.create_field(module, definition)
+    if result.ok or any(f.get("api_name") == api_name for f in client.fields(module)):
+        return
+    raise CrmInvalidData(f"The CRM refused to create the field {definition['field_label']} in {module}: "
+                         f"{result.code} {result.message}".rstrip() + ".")

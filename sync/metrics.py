@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from customers.models import Customer, InvoiceStatus
 from integration.crm.client import CrmClient
-from integration.crm.errors import CrmInvalidData
 from integration.models import CrmConnection
 
+from .mapping import ensure_crm_field
 from .models import RecordLink
 
 # CRM field (label → API name) per metric; created through the fields API when missing.
@@ -32,12 +32,9 @@ CUSTOMER_MODULES = ("Accounts", "Contacts")
 
 
 def ensure_metric_fields(*, client: CrmClient, module: str) -> None:
-    existing = {f.get("api_name") for f in client.fields(module)}
+    fields = client.fields(module)
     for label, api_name, data_type in METRIC_FIELDS:
-        if api_name not in existing:
-            result = client.create_field(module, {"field_label": label, "data_type": data_type})
-            if not result.ok and result.code != "DUPLICATE_DATA":
-                raise CrmInvalidData(f"The CRM refused to create the field {label} in {module}: {result.code}.")
+        ensure_crm_field(client, module, api_name, {"field_label": label, "data_type": data_type}, fields=fields)
 
 
 def customer_metrics(customer_ids) -> dict[int, dict]:

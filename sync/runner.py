@@ -41,7 +41,16 @@ from .adapters import (
     passes_for,
     pushes,
 )
-from .mapping import FieldSpec, model_field_name, read_erp, record_to_erp, specs_for, to_crm, write_erp
+from .mapping import (
+    FieldSpec,
+    ensure_crm_field,
+    model_field_name,
+    read_erp,
+    record_to_erp,
+    specs_for,
+    to_crm,
+    write_erp,
+)
 from .models import IssueKind, RecordLink, RunStatus, SyncIssue, SyncRun, Trigger
 from .planner import Incoming
 from .services import module_config_for_link, refusal
@@ -753,13 +762,7 @@ class Engine:
         state = self._state(module)
         if state.get("erp_id_field") == ERP_ID_FIELD:
             return
-        if not any(f.get("api_name") == ERP_ID_FIELD for f in self.crm_fields(module)):
-            result = self.client.create_field(module, ERP_ID_DEFINITION)
-            if not result.ok:
-                self._crm_fields.pop(module, None)
-                if not any(f.get("api_name") == ERP_ID_FIELD for f in self.crm_fields(module)):
-                    raise CrmInvalidData(f"Could not create the {ERP_ID_FIELD} field in {module}: "
-                                         f"{result.code} {result.message}")
+        ensure_crm_field(self.client, module, ERP_ID_FIELD, ERP_ID_DEFINITION, fields=self.crm_fields(module))
         state["erp_id_field"] = ERP_ID_FIELD
         cursor = self._cursor_with(module, state)
         ModuleConfig.objects.filter(pk=self.config.pk).update(crm_cursor=cursor)
