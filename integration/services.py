@@ -55,6 +55,23 @@ def currency_mismatch(*, organization: Organization, crm_org: dict) -> str | Non
     return crm_currency if crm_currency != organization.base_currency else None
 
 
+def crm_client(*, api_domain: str, accounts_url: str, client_id: str, client_secret: str, refresh_token: str,
+               access_token: str = "", access_token_expires_at: datetime.datetime | None = None,
+               **options) -> CrmClient:
+    """A client for these credentials, to CRM addresses on loopback only where the settings allow it."""
+    return CrmClient(
+        api_domain=api_domain,
+        accounts_url=accounts_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        access_token=access_token,
+        access_token_expires_at=access_token_expires_at,
+        allow_loopback=settings.CRM_ALLOW_LOOPBACK,
+        **options,
+    )
+
+
 def client_for(connection: CrmConnection, **options) -> CrmClient:
     """A client for the connection that stores refreshed tokens and flags a connection whose tokens died."""
 
@@ -66,7 +83,7 @@ def client_for(connection: CrmConnection, **options) -> CrmClient:
     def auth_failed(reason: str) -> None:
         connection_mark_needs_reauth(connection=connection, reason=reason)
 
-    return CrmClient(
+    return crm_client(
         api_domain=connection.api_domain,
         accounts_url=connection.accounts_url,
         client_id=connection.client_id,
@@ -74,7 +91,6 @@ def client_for(connection: CrmConnection, **options) -> CrmClient:
         refresh_token=connection.refresh_token,
         access_token=connection.access_token or "",
         access_token_expires_at=connection.access_token_expires_at,
-        allow_loopback=settings.CRM_ALLOW_LOOPBACK,
         on_tokens=save_tokens,
         on_auth_failure=auth_failed,
         **options,

@@ -114,7 +114,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 
 def _pending_client(pending: dict) -> tuple[CrmClient, dict]:
     tokens = json.loads(secrets.decrypt(pending["tokens"]))
-    client = CrmClient(
+    client = services.crm_client(
         api_domain=pending["api_domain"],
         accounts_url=pending["accounts_url"],
         client_id=settings.ZOHO_CLIENT_ID,
@@ -122,7 +122,6 @@ def _pending_client(pending: dict) -> tuple[CrmClient, dict]:
         refresh_token=tokens["refresh_token"],
         access_token=tokens["access_token"],
         access_token_expires_at=services.token_expiry(tokens.get("expires_in")),
-        allow_loopback=settings.CRM_ALLOW_LOOPBACK,
         retry_budget=15,
     )
     return client, tokens
@@ -159,7 +158,7 @@ def select_organization(request: HttpRequest) -> HttpResponse:
                     client_id=settings.ZOHO_CLIENT_ID,
                     client_secret=settings.ZOHO_CLIENT_SECRET,
                     refresh_token=tokens["refresh_token"],
-                    access_token=tokens["access_token"],
+                    access_token=client.access_token,
                     access_token_expires_at=client.access_token_expires_at,
                     crm_users=crm_users,
                 )
@@ -170,7 +169,7 @@ def select_organization(request: HttpRequest) -> HttpResponse:
                     user=request.user,
                     crm_org=crm_org,
                     refresh_token=tokens["refresh_token"] if tokens else "",
-                    access_token=tokens["access_token"] if tokens else "",
+                    access_token=client.access_token if tokens else "",
                     access_token_expires_at=client.access_token_expires_at if tokens else None,
                 )
                 services.crm_users_map(connection=connection, crm_users=crm_users)

@@ -51,6 +51,18 @@ def test_admin_connects_through_oauth_and_select_organization(actors, sandbox):
     assert services.client_for(connection).org()["id"] == crm_org_id
 
 
+def test_an_access_token_refreshed_while_connecting_is_the_one_stored(actors, sandbox):
+    client = actors.client_for(actors.admin)
+    assert authorize(client)["Location"] == reverse("integration:select_organization")
+    sandbox.expire_tokens()  # the token from the authorization dies before the organization is chosen
+    page = client.get(reverse("integration:select_organization"))
+    crm_org_id = page.context["form"].fields["crm_org_id"].choices[0][0]
+    client.post(reverse("integration:select_organization"), {"crm_org_id": crm_org_id})
+    crm = services.client_for(CrmConnection.objects.get(organization=actors.organization))
+    crm.org()
+    assert crm.token_refreshes == 0
+
+
 def test_a_rejected_consent_connects_nothing(actors, sandbox):
     client = actors.client_for(actors.admin)
     response = authorize(client, decision="reject")

@@ -1,10 +1,8 @@
 import json
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from integration import services
-from integration.crm.client import CrmClient
 from integration.crm.errors import CrmError
 from organizations.selectors import organization_for_command
 
@@ -24,13 +22,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         organization = organization_for_command(options["org"])
         try:
-            client = CrmClient(
+            client = services.crm_client(
                 api_domain=options["api_domain"],
                 accounts_url=options["accounts_url"],
                 client_id=options["client_id"],
                 client_secret=options["client_secret"],
                 refresh_token=options["refresh_token"],
-                allow_loopback=settings.CRM_ALLOW_LOOPBACK,
                 retry_budget=30,
             )
             crm_org = client.org()
