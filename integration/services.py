@@ -7,6 +7,7 @@ import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from organizations.models import Membership, Organization
@@ -225,6 +226,14 @@ def connection_enable(*, connection: CrmConnection, user, crm_org: dict, access_
 
 def connection_for(organization: Organization) -> CrmConnection | None:
     return CrmConnection.objects.filter(organization=organization).first()
+
+
+def get_connection_for_user(request) -> CrmConnection:
+    """The connection of the request's organization; 404 when it has none."""
+    connection = connection_for(request.organization)
+    if connection is None:
+        raise Http404("No Zoho CRM connection.")
+    return connection
 
 
 def token_expiry(expires_in) -> datetime.datetime:

@@ -28,13 +28,6 @@ def _redirect_uri(request: HttpRequest) -> str:
     return settings.ZOHO_REDIRECT_URI or request.build_absolute_uri(reverse("integration:oauth_callback"))
 
 
-def _get_connection_or_404(request):
-    connection = services.connection_for(request.organization)
-    if connection is None:
-        raise Http404("No Zoho CRM connection.")
-    return connection
-
-
 @role_required(*ADMIN_ROLES)
 def zoho_apps(request: HttpRequest) -> HttpResponse:
     return render(request, "integration/zoho_apps.html", {"connection": services.connection_for(request.organization)})
@@ -188,7 +181,7 @@ def select_organization(request: HttpRequest) -> HttpResponse:
 
 @role_required(*ADMIN_ROLES)
 def details(request: HttpRequest) -> HttpResponse:
-    connection = _get_connection_or_404(request)
+    connection = services.get_connection_for_user(request)
     return render(
         request,
         "integration/details.html",
@@ -212,7 +205,7 @@ def _module_summaries(connection) -> list[dict]:
 
 @role_required(*ADMIN_ROLES)
 def disable(request: HttpRequest) -> HttpResponse:
-    connection = _get_connection_or_404(request)
+    connection = services.get_connection_for_user(request)
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.connection_disable(connection=connection, user=request.user)
@@ -224,7 +217,7 @@ def disable(request: HttpRequest) -> HttpResponse:
 @role_required(*ADMIN_ROLES)
 @require_POST
 def enable(request: HttpRequest) -> HttpResponse:
-    connection = _get_connection_or_404(request)
+    connection = services.get_connection_for_user(request)
     if connection.status == ConnectionStatus.NEEDS_REAUTH:
         return redirect("integration:connect")
     return redirect("integration:select_organization")
@@ -237,7 +230,7 @@ MODULE_LABELS = {"customers": "Customers", "vendors": "Vendors", "items": "Items
 def configure_module(request: HttpRequest, module: str) -> HttpResponse:
     if module not in MODULE_LABELS:
         raise Http404
-    connection = _get_connection_or_404(request)
+    connection = services.get_connection_for_user(request)
     if not connection.is_active:
         messages.error(request, "Enable the integration before configuring modules.")
         return redirect("integration:details")
@@ -310,7 +303,7 @@ def _unmapped_crm_fields(form) -> list[dict]:
 def create_custom_field(request: HttpRequest, module: str) -> HttpResponse:
     if module not in MODULE_LABELS:
         raise Http404
-    connection = _get_connection_or_404(request)
+    connection = services.get_connection_for_user(request)
     module_config = configuration.module_config_for(connection=connection, module=module)
     crm_module = request.POST.get("crm_module", "")
     target = request.POST.get("target", "")

@@ -1,7 +1,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from integration.models import CrmConnection, ModuleConfig
+from integration.models import ModuleConfig
 from organizations.listing import ListSpec
 
 from .models import RecordLink, SyncRun
@@ -16,10 +16,6 @@ HISTORY = ListSpec(
     sorts={"-queued": ("Newest first", ("-queued_at", "-id")), "queued": ("Oldest first", ("queued_at", "id"))},
     default_sort="-queued",
 )
-
-
-def connection_for_request(request) -> CrmConnection | None:
-    return CrmConnection.objects.filter(organization=request.organization).first()
 
 
 def get_module_config_for_user(request, module: str) -> ModuleConfig:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from integration.crm.errors import CrmError
 from integration.models import ConnectionStatus
-from integration.services import client_for
+from integration.services import client_for, connection_for, get_connection_for_user
 from organizations.listing import list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
@@ -108,9 +108,7 @@ def resync(request: HttpRequest, erp_model: str, pk: int) -> HttpResponse:
 
 @role_required(*ADMIN_ROLES)
 def delete_integration(request: HttpRequest) -> HttpResponse:
-    connection = selectors.connection_for_request(request)
-    if connection is None:
-        raise Http404
+    connection = get_connection_for_user(request)
     if connection.status != ConnectionStatus.DISABLED:
         messages.error(request, "Disable the integration before deleting it.")
         return redirect("integration:details")
@@ -131,7 +129,7 @@ def crm_search(request: HttpRequest, module: str) -> HttpResponse:
     """The Zoho CRM tab of Advanced Search: live results from the CRM, marked when already imported."""
     if module not in SEARCHES:
         raise Http404
-    connection = selectors.connection_for_request(request)
+    connection = connection_for(request.organization)
     context = {"module": module, "hits": [], "error": "", "q": request.GET.get("q", "").strip()[:100]}
     if connection is None:
         context["error"] = "Zoho CRM is not connected. Search the records here instead."
@@ -154,10 +152,10 @@ def crm_import(request: HttpRequest, module: str) -> HttpResponse:
     """Select a CRM record in Advanced Search: import it (once) and pick it on the form."""
     if module not in SEARCHES:
         raise Http404
-    connection = selectors.connection_for_request(request)
+    connection = get_connection_for_user(request)
     crm_module = request.POST.get("crm_module", "")
     allowed = {"customers": ("Accounts", "Contacts"), "vendors": ("Vendors",)}[module]
-    if connection is None or crm_module not in allowed or not request.POST.get("crm_id", "").isdigit():
+    if crm_module not in allowed or not request.POST.get("crm_id", "").isdigit():
         raise Http404
     if not connection.is_active:
         return render(request, "sync/partials/crm_import.html",
