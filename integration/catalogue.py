@@ -217,6 +217,12 @@ def erp_fields(target: str, organization) -> list[ErpField]:
     return fields
 
 
+def picklist_values(crm_field: dict) -> list[str]:
+    """A CRM picklist's values as the CRM stores them, without its "-None-" placeholder."""
+    values = [str(v.get("actual_value") or v.get("display_value")) for v in crm_field.get("pick_list_values") or []]
+    return [v for v in values if v and v != "-None-"]
+
+
 def incompatibility(erp_field: ErpField, crm_field: dict) -> str | None:
     """Why this CRM field cannot feed this ERP field, or None when it can."""
     data_type = crm_field.get("data_type") or ""
@@ -225,9 +231,7 @@ def incompatibility(erp_field: ErpField, crm_field: dict) -> str | None:
         return f"The CRM field {label} ({data_type}) cannot feed {erp_field.label} ({erp_field.kind})."
     if erp_field.kind == "choice":
         allowed = {c.lower() for c in erp_field.choices}
-        values = [str(v.get("actual_value") or v.get("display_value")) for v in crm_field.get("pick_list_values") or []]
-        values = [v for v in values if v and v != "-None-"]
-        missing = [v for v in values if v.lower() not in allowed]
+        missing = [v for v in picklist_values(crm_field) if v.lower() not in allowed]
         if missing:
             return (f"The CRM picklist {label} has values that {erp_field.label} does not offer: "
                     f"{', '.join(missing[:5])}.")

@@ -294,10 +294,7 @@ def custom_field_from_crm(*, module_config: ModuleConfig, target: str, crm_modul
         raise ValueError(f"A {data_type} CRM field cannot become a custom field here.")
     field_type = catalogue.CUSTOM_FIELD_FOR_CRM_TYPE[data_type]
     module = catalogue.CUSTOM_FIELD_MODULE[target]
-    options = []
-    if field_type == "choice":
-        options = [str(v.get("actual_value") or v.get("display_value")) for v in crm_field.get("pick_list_values") or []]
-        options = [o for o in options if o and o != "-None-"]
+    options = catalogue.picklist_values(crm_field) if field_type == "choice" else []
     organization = module_config.connection.organization
     label = crm_field.get("field_label") or crm_field["api_name"]
     with transaction.atomic():
