@@ -71,9 +71,6 @@ class Customer(models.Model):
             raise ValidationError({"display_name": "A customer needs a display name."})
         self.currency = (self.currency or "").upper()
 
-    def has_transactions(self) -> bool:
-        return self.invoices.exists()
-
     def receivables(self) -> dict:
         """Total sales and outstanding receivables from the customer's invoices (void ones excluded)."""
         totals = self.invoices.exclude(status=InvoiceStatus.VOID).aggregate(
@@ -83,10 +80,6 @@ class Customer(models.Model):
             "total_sales": totals["sales"] or Decimal("0"),
             "outstanding": totals["outstanding"] or Decimal("0"),
         }
-
-    @property
-    def primary_contact(self):
-        return next((c for c in self.contact_persons.all() if c.is_primary), None)
 
 
 class ContactPerson(models.Model):

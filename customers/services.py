@@ -53,12 +53,6 @@ def customer_set_active(*, customer: Customer, active: bool) -> Customer:
     return customer
 
 
-def contact_person_create(*, customer: Customer, last_name: str, **fields) -> ContactPerson:
-    person = ContactPerson(customer=customer, last_name=last_name, **fields)
-    customer_save(customer=customer, contact_persons=[person])
-    return person
-
-
 def invoice_create(
     *,
     organization: Organization,

@@ -60,9 +60,6 @@ class CustomFieldsFormMixin:
             if definition.api_name in stored:
                 self.initial[name] = stored[definition.api_name]
 
-    def custom_field_bound_fields(self):
-        return [self[PREFIX + d.api_name] for d in self.custom_field_definitions]
-
     def collect_custom_fields(self) -> dict:
         values = dict(self.instance.custom_fields or {})
         for definition in self.custom_field_definitions:

@@ -1,6 +1,6 @@
 """The list pages of customers, vendors and items share one shape: search, a view filter, sorting, pages."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -54,7 +54,6 @@ class ListSpec:
     views: dict[str, tuple[str, Q]]  # key -> (label, filter)
     sorts: dict[str, tuple[str, tuple[str, ...]]]  # key -> (label, order_by)
     default_sort: str
-    extra_params: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -35,13 +35,6 @@ def notification_create(*, organization: Organization, user, message: str, link:
     return Notification.objects.create(organization=organization, user=user, message=message[:500], link=link)
 
 
-def notify_admins(*, organization: Organization, message: str, link: str = "") -> None:
-    admins = Membership.objects.filter(organization=organization, role="admin").values_list("user_id", flat=True)
-    Notification.objects.bulk_create(
-        Notification(organization=organization, user_id=uid, message=message[:500], link=link) for uid in admins
-    )
-
-
 def notifications_mark_read(*, organization: Organization, user) -> int:
     return Notification.objects.filter(organization=organization, user=user, read_at__isnull=True).update(
         read_at=timezone.now()

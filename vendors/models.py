@@ -53,9 +53,6 @@ class Vendor(models.Model):
             raise ValidationError({"display_name": "A vendor needs a display name."})
         self.currency = (self.currency or "").upper()
 
-    def has_transactions(self) -> bool:
-        return self.bills.exists()
-
     def payables(self) -> dict:
         totals = self.bills.exclude(status=InvoiceStatus.VOID).aggregate(
             purchases=Sum("total"), outstanding=Sum("balance", filter=~Q(status=InvoiceStatus.DRAFT))
