@@ -5,6 +5,7 @@ from organizations.custom_fields import CustomFieldsFormMixin
 from organizations.forms import OwnerChoiceField
 
 from .models import ContactPerson, Customer, InvoiceStatus
+from .selectors import active_customer
 
 CUSTOMER_FIELDS = [
     "customer_type",
@@ -109,9 +110,7 @@ class InvoiceForm(forms.Form):
         self.organization = organization
 
     def clean_customer(self):
-        customer = Customer.objects.filter(
-            organization=self.organization, pk=self.cleaned_data["customer"], is_active=True
-        ).first()
+        customer = active_customer(organization=self.organization, pk=self.cleaned_data["customer"])
         if customer is None:
             raise forms.ValidationError("Choose an active customer of this organization.")
         return customer

@@ -44,6 +44,11 @@ def get_customer_for_user(request, pk: int) -> Customer:
     return get_object_or_404(customers, pk=pk, organization=request.organization)
 
 
+def active_customer(*, organization, pk: int) -> Customer | None:
+    """The organization's customer `pk` when it is active, the only ones an invoice can be for."""
+    return Customer.objects.filter(organization=organization, pk=pk, is_active=True).first()
+
+
 def get_invoice_for_user(request, pk: int) -> Invoice:
     return get_object_or_404(Invoice.objects.select_related("customer"), pk=pk, organization=request.organization)
 

@@ -117,7 +117,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Invoice {invoice.number} saved for {invoice.customer.display_name}.")
                 return redirect("customers:detail", pk=invoice.customer_id)
-        chosen = form.cleaned_data.get("customer") if hasattr(form, "cleaned_data") else None
+        chosen = form.cleaned_data.get("customer")
     else:
         today = timezone.localdate()
         initial = {
@@ -126,9 +126,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             "due_date": today + datetime.timedelta(days=30),
         }
         if request.GET.get("customer", "").isdigit():
-            chosen = Customer.objects.filter(
-                organization=organization, pk=int(request.GET["customer"]), is_active=True
-            ).first()
+            chosen = selectors.active_customer(organization=organization, pk=int(request.GET["customer"]))
             if chosen:
                 initial["customer"] = chosen.pk
         form = InvoiceForm(initial=initial, organization=organization)

@@ -80,6 +80,14 @@ def test_new_invoice_from_a_customer_preselects_it(actors):
     assert 'value="Preselected Co"' in page.content.decode()
 
 
+def test_new_invoice_does_not_preselect_an_inactive_customer_or_one_of_another_organization(actors):
+    client = actors.client_for(actors.finance)
+    for customer in (CustomerFactory(organization=actors.organization, is_active=False),
+                     CustomerFactory(organization=actors.other_organization)):
+        page = client.get(reverse("customers:invoice_create"), {"customer": customer.pk})
+        assert "customer" not in page.context["form"].initial and page.context["chosen_customer"] is None
+
+
 def test_payments_reduce_the_balance_and_mark_it_paid(actors):
     invoice = InvoiceFactory(customer__organization=actors.organization, total=Decimal("300"), balance=Decimal("300"))
     client = actors.client_for(actors.finance)
