@@ -1,12 +1,15 @@
-from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+from . import secrets
 
 
 @register()
 def check_encryption_key(app_configs, **kwargs):
-    keys = [k.strip() for k in settings.FIELD_ENCRYPTION_KEY.split(",") if k.strip()]
-    if not keys:
+    try:
+        secrets.fernet(settings.FIELD_ENCRYPTION_KEY)
+    except ImproperlyConfigured:
         return [
             Error(
                 "FIELD_ENCRYPTION_KEY is not set.",
@@ -15,9 +18,6 @@ def check_encryption_key(app_configs, **kwargs):
                 id="integration.E001",
             )
         ]
-    for key in keys:
-        try:
-            Fernet(key.encode())
-        except ValueError:
-            return [Error("FIELD_ENCRYPTION_KEY is not a valid Fernet key.", id="integration.E002")]
+    except ValueError:
+        return [Error("FIELD_ENCRYPTION_KEY is not a valid Fernet key.", id="integration.E002")]
     return []

@@ -13,7 +13,9 @@ from django.db import models
 
 
 @lru_cache(maxsize=4)
-def _fernet(keys: str) -> MultiFernet:
+def fernet(keys: str) -> MultiFernet:
+    """The Fernet for FIELD_ENCRYPTION_KEY's keys. ImproperlyConfigured when there are none, ValueError when
+    one is not a Fernet key."""
     parts = [k.strip() for k in keys.split(",") if k.strip()]
     if not parts:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is not set: CRM tokens cannot be stored.")
@@ -21,12 +23,12 @@ def _fernet(keys: str) -> MultiFernet:
 
 
 def encrypt(value: str) -> str:
-    return _fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(value.encode()).decode()
+    return fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(value.encode()).decode()
 
 
 def decrypt(value: str) -> str:
     try:
-        return _fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(value.encode()).decode()
+        return fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(value.encode()).decode()
     except InvalidToken as error:
         raise ImproperlyConfigured("A stored CRM credential cannot be decrypted with FIELD_ENCRYPTION_KEY.") from error
 
