@@ -102,10 +102,12 @@ def next_invoice_number(*, organization: Organization) -> str:
             return number
 
 
-def invoices_mark_overdue(*, organization: Organization) -> int:
-    """Open invoices whose due date has passed become overdue. Returns how many changed."""
+def invoices_mark_overdue(*, organization: Organization | None = None) -> int:
+    """Open invoices whose due date has passed become overdue: the organization's, or without one every
+    organization's in one update. Returns how many changed."""
     from django.utils import timezone
 
-    return Invoice.objects.filter(
-        organization=organization, status="open", due_date__lt=timezone.localdate(), balance__gt=0
-    ).update(status="overdue", updated_at=timezone.now())
+    invoices = Invoice.objects.filter(status="open", due_date__lt=timezone.localdate(), balance__gt=0)
+    if organization is not None:
+        invoices = invoices.filter(organization=organization)
+    return invoices.update(status="overdue", updated_at=timezone.now())

@@ -26,4 +26,4 @@ def mark_overdue_invoices(organization_id: int, user_id: int | None = None) -> i
 
 @shared_task(acks_late=True, time_limit=600)
 def mark_overdue_all() -> int:
-    return sum(services.invoices_mark_overdue(organization=org) for org in Organization.objects.all())
+    return services.invoices_mark_overdue()

@@ -127,6 +127,17 @@ def test_past_due_invoices_become_overdue(db):
     assert (late.status, paid.status) == ("overdue", "paid")
 
 
+def test_without_an_organization_past_due_invoices_of_every_organization_become_overdue(db):
+    past = datetime.date.today() - datetime.timedelta(days=40)
+    first, second = (
+        InvoiceFactory(date=past, due_date=past, total=Decimal("50"), balance=Decimal("50"), status="open")
+        for _ in range(2)
+    )
+    assert first.organization != second.organization
+    assert invoices_mark_overdue() == 2
+    assert set(Invoice.objects.values_list("status", flat=True)) == {"overdue"}
+
+
 def test_invoice_list_filters_unpaid(actors):
     InvoiceFactory(customer__organization=actors.organization, number="OPEN-1")
     InvoiceFactory(customer__organization=actors.organization, number="PAID-1", balance=0, status="paid")
