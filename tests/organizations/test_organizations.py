@@ -162,6 +162,18 @@ def test_setup_commands_create_an_organization_members_and_demo_data(db, capsys)
     assert organization.invoices.count() == 40
 
 
+def test_the_demo_admin_gets_the_password_kept_for_the_demo(db, settings, tmp_path):
+    from organizations.management.commands.run_demo import DEMO_ORG, DEMO_USER, Command
+    from tests.factories import UserFactory
+
+    settings.VAR_DIR = tmp_path
+    UserFactory(username=DEMO_USER)  # an admin left from earlier, with another password
+    password = Command().ensure_demo_organization()
+    membership = Membership.objects.get(user__username=DEMO_USER, organization__name=DEMO_ORG)
+    assert membership.role == "admin" and membership.user.check_password(password)
+    assert (tmp_path / "demo-admin-password").read_text() == password
+
+
 def test_setup_commands_fail_clearly(db):
     with pytest.raises(CommandError, match="base_currency"):
         call_command("create_org", name="X", email="x@x.example", country="Y", currency="money")

@@ -142,10 +142,7 @@ class Command(BaseCommand):
             password_file.write_text(secrets.token_urlsafe(9))
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
-        member_create(organization=organization, username=DEMO_USER, password=password, role="admin")
-        from django.contrib.auth import get_user_model
-
-        user = get_user_model().objects.get(username=DEMO_USER)
+        user = member_create(organization=organization, username=DEMO_USER, password=password, role="admin").user
         if not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
