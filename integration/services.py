@@ -118,15 +118,27 @@ def crm_users_map(*, connection: CrmConnection, crm_users: list[dict]) -> int:
         ).exclude(email="")
     }
     matched = 0
+    wanted: dict[str, CrmUser] = {}
     for crm_user in crm_users:
         email = str(crm_user.get("email") or "").strip().lower()
         erp_user = members.get(email)
         matched += erp_user is not None
-        CrmUser.objects.update_or_create(
-            connection=connection,
-            crm_user_id=str(crm_user.get("id")),
-            defaults={"email": email, "full_name": str(crm_user.get("full_name") or "")[:255], "erp_user": erp_user},
-        )
+        crm_user_id = str(crm_user.get("id"))
+        wanted[crm_user_id] = CrmUser(connection=connection, crm_user_id=crm_user_id, email=email,
+                                      full_name=str(crm_user.get("full_name") or "")[:255], erp_user=erp_user)
+    # Read daily by the sync: write only the users that are new or changed.
+    existing = {row.crm_user_id: row for row in CrmUser.objects.filter(connection=connection)}
+    new, changed = [], []
+    for crm_user_id, user in wanted.items():
+        row = existing.get(crm_user_id)
+        if row is None:
+            new.append(user)
+        elif (row.email, row.full_name, row.erp_user_id) != (user.email, user.full_name, user.erp_user_id):
+            row.email, row.full_name, row.erp_user = user.email, user.full_name, user.erp_user
+            changed.append(row)
+    # Another run of the same connection may add the same users at the same moment: theirs are as good.
+    CrmUser.objects.bulk_create(new, ignore_conflicts=True)
+    CrmUser.objects.bulk_update(changed, ["email", "full_name", "erp_user"])
     connection.users_read_at = timezone.now()
     CrmConnection.objects.filter(pk=connection.pk).update(users_read_at=connection.users_read_at)
     return matched

@@ -133,13 +133,17 @@ def select_organization(request: HttpRequest) -> HttpResponse:
         return redirect("integration:zoho_apps")
     try:
         crm_orgs = [client.org()]
-        crm_users = client.users("ActiveUsers")
     except CrmError as error:
         messages.error(request, f"The CRM organizations could not be read: {error}")
         return redirect("integration:zoho_apps")
     form = SelectOrganizationForm(request.POST if request.method == "POST" else None, crm_orgs=crm_orgs)
     if request.method == "POST" and form.is_valid():
         crm_org = form.selected()
+        try:
+            crm_users = client.users("ActiveUsers")
+        except CrmError as error:
+            messages.error(request, f"The CRM organizations could not be read: {error}")
+            return redirect("integration:zoho_apps")
         try:
             if connection is None:
                 connection = services.connection_create(

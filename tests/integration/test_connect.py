@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integration import services
@@ -61,6 +62,37 @@ def test_an_access_token_refreshed_while_connecting_is_the_one_stored(actors, sa
     crm = services.client_for(CrmConnection.objects.get(organization=actors.organization))
     crm.org()
     assert crm.token_refreshes == 0
+
+
+def test_the_crm_users_are_read_once_the_organization_is_chosen(actors, sandbox):
+    client = actors.client_for(actors.admin)
+    authorize(client)
+    sandbox.reset_calls()
+    page = client.get(reverse("integration:select_organization"))
+    client.post(reverse("integration:select_organization"), {"crm_org_id": "not-offered"})
+    assert not sandbox.calls()["calls"].get("GET /crm/v8/users")
+    crm_org_id = page.context["form"].fields["crm_org_id"].choices[0][0]
+    client.post(reverse("integration:select_organization"), {"crm_org_id": crm_org_id})
+    assert sandbox.calls()["calls"].get("GET /crm/v8/users")
+    assert CrmConnection.objects.get().crm_users.count() == len(sandbox_client(sandbox).users())
+
+
+def test_reading_the_crm_users_again_writes_only_what_changed(actors, sandbox, connection):
+    crm_users = sandbox_client(sandbox).users()
+    with CaptureQueriesContext(db) as queries:
+        services.crm_users_map(connection=connection, crm_users=crm_users)
+    assert not [q for q in queries if "integration_crmuser" in q["sql"] and not q["sql"].startswith("SELECT")]
+    actors.admin.email = crm_users[0]["email"]
+    actors.admin.save()
+    renamed = {**crm_users[1], "full_name": "Renamed Person"}
+    joined = {"id": "5843104000999999001", "email": "joined@crm.example", "full_name": "Joined Later"}
+    matched = services.crm_users_map(connection=connection, crm_users=[crm_users[0], renamed, *crm_users[2:], joined])
+    assert matched == 1
+    rows = {row.crm_user_id: row for row in connection.crm_users.all()}
+    assert len(rows) == len(crm_users) + 1
+    assert rows[str(crm_users[0]["id"])].erp_user == actors.admin
+    assert rows[str(renamed["id"])].full_name == "Renamed Person"
+    assert (rows[joined["id"]].email, rows[joined["id"]].full_name) == ("joined@crm.example", "Joined Later")
 
 
 def test_a_rejected_consent_connects_nothing(actors, sandbox):
