@@ -1,7 +1,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from organizations.listing import ListSpec
+from organizations.listing import ListSpec, search_condition
 
 from .models import Customer, Invoice
 
@@ -60,6 +60,6 @@ def customer_lookup(*, organization, q: str, limit: int = 10):
         return Customer.objects.none()
     return (
         Customer.objects.filter(organization=organization, is_active=True)
-        .filter(Q(display_name__icontains=q) | Q(company_name__icontains=q) | Q(email__icontains=q))
+        .filter(search_condition(CUSTOMER_LIST.search_fields, q))
         .order_by("display_name", "id")[:limit]
     )

@@ -73,6 +73,14 @@ class ListState:
         return [(key, label) for key, (label, _) in self.spec.sorts.items()]
 
 
+def search_condition(search_fields, q: str) -> Q:
+    """Rows where any of `search_fields` contains `q`, whatever the case."""
+    condition = Q()
+    for name in search_fields:
+        condition |= Q(**{f"{name}__icontains": q})
+    return condition
+
+
 def list_state(request, queryset: QuerySet, spec: ListSpec) -> ListState:
     q = request.GET.get("q", "").strip()[:100]
     view = request.GET.get("view", "")
@@ -83,10 +91,7 @@ def list_state(request, queryset: QuerySet, spec: ListSpec) -> ListState:
         sort = spec.default_sort
     queryset = queryset.filter(spec.views[view][1])
     if q:
-        condition = Q()
-        for name in spec.search_fields:
-            condition |= Q(**{f"{name}__icontains": q})
-        queryset = queryset.filter(condition)
+        queryset = queryset.filter(search_condition(spec.search_fields, q))
     queryset = queryset.order_by(*spec.sorts[sort][1])
     # A term of three letters or more is looked up in the trigram indexes, which find its ids cheaply;
     # a shorter one is read from the whole table, and for page 1 stopping after 25 matches is cheaper.

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from organizations.listing import ListSpec, list_state
+from organizations.listing import ListSpec, list_state, search_condition
 from organizations.permissions import EDIT_ROLES, READ_ROLES, role_required
 
 from . import services
@@ -130,7 +130,7 @@ def vendor_lookup(request: HttpRequest) -> HttpResponse:
     if q:
         vendors = (
             Vendor.objects.filter(organization=request.organization, is_active=True)
-            .filter(Q(display_name__icontains=q) | Q(company_name__icontains=q) | Q(email__icontains=q))
+            .filter(search_condition(VENDOR_LIST.search_fields, q))
             .order_by("display_name", "id")[:10]
         )
     return render(request, "partials/record_lookup.html", {"records": vendors, "empty": "No matching vendors."})
