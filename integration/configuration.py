@@ -128,9 +128,7 @@ class ModuleConfigForm(forms.Form):
         ]
 
     def _shape_fields(self):
-        main_crm_module = self.sections[0].crm_module if self.sections else CRM_MODULES[self.module][0]
-        if self.module == "customers" and self.crm_source == CrmSource.CONTACTS:
-            main_crm_module = "Contacts"
+        main_crm_module = self.sections[0].crm_module
         self.fields["crm_view_id"].choices = self._views_choices(main_crm_module)
         self.fields["crm_view_id"].label = f"Select the {main_crm_module} view to be synced"
         if self.module != "customers":
@@ -215,8 +213,6 @@ class ModuleConfigForm(forms.Form):
         if self.module == "items":
             if cleaned.get("duplicate_key") == DuplicateKey.SKU and cleaned.get("duplicate_action") == DuplicateAction.CLONE:
                 self.add_error("duplicate_action", "Clone is not offered when duplicates are identified by SKU.")
-        if self.module == "customers" and "include_orphan_contacts" not in self.fields:
-            cleaned["include_orphan_contacts"] = False
         if self.module == "customers" and self.data.get("include_orphan_contacts") and (
             self.crm_source != CrmSource.ACCOUNTS_AND_CONTACTS
         ):
@@ -235,10 +231,7 @@ class ModuleConfigForm(forms.Form):
                     if required:
                         self.add_error(key, f"{erp_field.label} must be mapped to a CRM field.")
                     continue
-                crm_field = self.metadata.field(section.crm_module, crm_name)
-                if crm_field is None:
-                    self.add_error(key, f"{crm_name} is not a field of {section.crm_module} in the CRM.")
-                    continue
+                crm_field = self.metadata.field(section.crm_module, crm_name)  # a choice, so one of its fields
                 problem = catalogue.incompatibility(erp_field, crm_field)
                 if problem:
                     self.add_error(key, problem)

@@ -179,7 +179,7 @@ def select_organization(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "integration/select_organization.html",
-        {"form": form, "crm_orgs": crm_orgs, "enabling": connection is not None},
+        {"form": form, "enabling": connection is not None},
     )
 
 

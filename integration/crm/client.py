@@ -505,18 +505,6 @@ class CrmClient:
     def update(self, module: str, records: list[dict], *, trigger: list | None = None) -> list[WriteResult]:
         return self._write("PUT", f"{API}/{module}", records, {"trigger": trigger or []})
 
-    def delete(self, module: str, ids: list[str]) -> list[WriteResult]:
-        results = []
-        for start in range(0, len(ids), WRITE_BATCH):
-            chunk = ids[start : start + WRITE_BATCH]
-            body = _json_or_none(self.request("DELETE", f"{API}/{module}", params={"ids": ",".join(chunk)})) or {}
-            for item in body.get("data") or []:
-                details = item.get("details") or {}
-                ok = item.get("status") == "success"
-                results.append(WriteResult(ok=ok, id=details.get("id"), code=item.get("code") or "",
-                                           message=item.get("message") or "", details=details))
-        return results
-
     # --- metadata, org, users ------------------------------------------------------------------------------
 
     def modules(self) -> list[dict]:
