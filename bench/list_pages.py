@@ -609,8 +609,7 @@ def print_verdicts(results: list[Result], by_size: dict[int, set[int]]) -> None:
             f"(worst {worst_p95.p95:.1f} ms: {worst_p95.scenario.page_name}, {worst_p95.scenario.label}, "
             f"page {worst_p95.page:,})"
         )
-    # Each list has its own fixed queries (the customers and vendors lists also look up CRM links for
-    # the page's rows, in one query); within a list the count must not move with the page or filter.
+    # Each list has its own fixed queries; within a list the count must not move with the page or filter.
     per_list: dict[str, set[int]] = {}
     for r in results:
         per_list.setdefault(r.scenario.page_name, set()).update(r.queries)

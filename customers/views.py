@@ -19,7 +19,7 @@ from .tasks import mark_overdue_invoices
 @role_required(*READ_ROLES)
 def customer_list(request: HttpRequest) -> HttpResponse:
     queryset = Customer.objects.filter(organization=request.organization).only(
-        "id", "display_name", "company_name", "email", "phone", "customer_type", "is_active", "currency"
+        "id", "display_name", "company_name", "email", "phone", "customer_type", "is_active", "currency", "crm_linked"
     )
     state = list_state(request, queryset, selectors.CUSTOMER_LIST)
     template = "customers/partials/customer_rows.html" if request.htmx else "customers/customer_list.html"

@@ -8,6 +8,7 @@ import pytest
 from django.db import OperationalError
 from django.db import connection as db_connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -53,6 +54,28 @@ def test_crm_customers_view_lists_only_linked_customers_with_a_badge(actors, con
     assert everything.count('class="pill crm"') == 1
     searched = client.get(reverse("customers:list"), {"view": "crm", "q": "local"})
     assert list(searched.context["state"].page) == []
+
+
+def test_the_crm_badge_comes_with_the_rows_without_a_query_per_row(actors, connection):
+    client = actors.client_for(actors.finance)
+    customers = [CustomerFactory(organization=actors.organization, display_name="Badge 0")]
+    client.get(reverse("customers:list"))  # the first request of a session does its own one-off queries
+
+    def listed() -> tuple[int, str]:
+        with CaptureQueriesContext(db_connection) as queries:
+            page = client.get(reverse("customers:list")).content.decode()
+        return len(queries), page
+
+    before, _ = listed()
+    customers += [CustomerFactory(organization=actors.organization, display_name=f"Badge {n}") for n in range(1, 4)]
+    for n, customer in enumerate(customers[:3]):
+        RecordLink.objects.create(connection=connection, crm_module="Accounts", crm_id=str(n + 1),
+                                  erp_model="customer", erp_id=customer.pk, origin="crm")
+    refresh_crm_flags(organization_id=actors.organization.pk)
+    after, page = listed()
+
+    assert page.count('class="pill crm"') == 3
+    assert after == before
 
 
 def test_crm_vendors_view(actors, connection):
