@@ -73,13 +73,21 @@ class Customer(models.Model):
 
     def receivables(self) -> dict:
         """Total sales and outstanding receivables from the customer's invoices (void ones excluded)."""
-        totals = self.invoices.exclude(status=InvoiceStatus.VOID).aggregate(
-            sales=Sum("total"), outstanding=Sum("balance", filter=~Q(status=InvoiceStatus.DRAFT))
-        )
+        totals = self.invoices.aggregate(**receivable_sums())
         return {
             "total_sales": totals["sales"] or Decimal("0"),
             "outstanding": totals["outstanding"] or Decimal("0"),
         }
+
+
+def receivable_sums(path: str = "") -> dict:
+    """Aggregates of invoices (reached through `path`, e.g. "invoices__"): "sales" totals every invoice that
+    is not void, "outstanding" the balances of those that are neither void nor draft."""
+    return {
+        "sales": Sum(f"{path}total", filter=~Q(**{f"{path}status": InvoiceStatus.VOID})),
+        "outstanding": Sum(f"{path}balance",
+                           filter=~Q(**{f"{path}status__in": [InvoiceStatus.VOID, InvoiceStatus.DRAFT]})),
+    }
 
 
 class ContactPerson(models.Model):

@@ -12,10 +12,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from customers.models import Customer, InvoiceStatus
+from customers.models import Customer, InvoiceStatus, receivable_sums
 from integration.crm.client import CrmClient
 from integration.models import CrmConnection
 
@@ -42,11 +42,7 @@ def customer_metrics(customer_ids) -> dict[int, dict]:
     rows = (
         Customer.objects.filter(pk__in=customer_ids)
         .annotate(
-            sales=Sum("invoices__total", filter=~Q(invoices__status=InvoiceStatus.VOID)),
-            outstanding=Sum(
-                "invoices__balance",
-                filter=~Q(invoices__status__in=[InvoiceStatus.VOID, InvoiceStatus.DRAFT]),
-            ),
+            **receivable_sums("invoices__"),
             last_invoice=Max("invoices__date", filter=~Q(invoices__status=InvoiceStatus.VOID)),
         )
         .values("pk", "sales", "outstanding", "last_invoice")
