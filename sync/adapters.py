@@ -61,10 +61,7 @@ class Adapter:
         if self.erp_model in ("customer", "vendor"):
             obj.clean()
         elif self.erp_model == "item":
-            obj.name = (obj.name or "").strip()
-            obj.sku = (obj.sku or "").strip()
-            if not obj.name:
-                raise ValidationError({"name": "An item needs a name."})
+            obj.clean_without_queries()
             if obj.rate < 0 or obj.purchase_rate < 0:
                 raise ValidationError({"rate": "Prices cannot be negative."})
         elif self.erp_model == "contact_person":
