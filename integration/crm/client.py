@@ -65,6 +65,14 @@ class WriteResult:
     message: str = ""
     details: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_item(cls, item: dict) -> WriteResult:
+        """From one item of the CRM's answer; the id only when the write succeeded."""
+        details = item.get("details") or {}
+        ok = item.get("status") == "success"
+        return cls(ok=ok, id=details.get("id") if ok else None, action=item.get("action") or "",
+                   code=item.get("code") or "", message=item.get("message") or "", details=details)
+
 
 def _error_from_body(status: int, body: dict | None, default: str) -> CrmError:
     body = body if isinstance(body, dict) else {}
@@ -397,21 +405,29 @@ class CrmClient:
             raise CrmNotFound(f"{module} record {record_id} does not exist.")
         return records[0]
 
+    def _numbered_pages(
+        self, path: str, params: dict, *, key: str = "data", headers=None, max_pages: int | None = None
+    ) -> Iterator[Page]:
+        """Pages of a listing paged by number, the records under `key`, until the CRM says there are no
+        more or `max_pages` were read. A 304 or 204 ends it."""
+        number = 1
+        while max_pages is None or number <= max_pages:
+            body = self.get_json(path, params={**params, "page": number}, headers=headers)
+            if not body:
+                return
+            page = Page(records=body.get(key) or [], info=body.get("info") or {})
+            yield page
+            if not page.more:
+                return
+            number += 1
+
     def iter_deleted(
         self, module: str, *, since: datetime.datetime | None = None, kind: str = "all"
     ) -> Iterator[dict]:
         headers = {"If-Modified-Since": since.isoformat(timespec="seconds")} if since else {}
-        page = 1
-        while True:
-            body = self.get_json(
-                f"{API}/{module}/deleted", params={"type": kind, "page": page, "per_page": PAGE_SIZE}, headers=headers
-            )
-            if not body:
-                return
-            yield from body.get("data") or []
-            if not (body.get("info") or {}).get("more_records"):
-                return
-            page += 1
+        params = {"type": kind, "per_page": PAGE_SIZE}
+        for page in self._numbered_pages(f"{API}/{module}/deleted", params, headers=headers):
+            yield from page.records
 
     def search(
         self,
@@ -445,14 +461,7 @@ class CrmClient:
             params["fields"] = ",".join(fields)
         if cvid:
             params["cvid"] = cvid
-        for number in range(1, max_pages + 1):
-            body = self.get_json(f"{API}/{module}/search", params={**params, "page": number})
-            if not body:
-                return
-            page = Page(records=body.get("data") or [], info=body.get("info") or {})
-            yield page
-            if not page.more:
-                return
+        yield from self._numbered_pages(f"{API}/{module}/search", params, max_pages=max_pages)
 
     def count(self, module: str, *, criteria: str | None = None, cvid: str | None = None) -> int:
         """How many records a listing (or a search by `criteria`), within a view when given, would return."""
@@ -478,19 +487,7 @@ class CrmClient:
             items = body.get("data") or []
             if len(items) != len(chunk):
                 raise CrmInvalidData(f"The CRM answered {len(items)} results for {len(chunk)} records.")
-            for item in items:
-                details = item.get("details") or {}
-                ok = item.get("status") == "success"
-                results.append(
-                    WriteResult(
-                        ok=ok,
-                        id=details.get("id") if ok else None,
-                        action=item.get("action") or "",
-                        code=item.get("code") or "",
-                        message=item.get("message") or "",
-                        details=details,
-                    )
-                )
+            results.extend(WriteResult.from_item(item) for item in items)
         return results
 
     def upsert(
@@ -517,10 +514,7 @@ class CrmClient:
         response = self.request("POST", f"{API}/settings/fields", params={"module": module},
                                 json={"fields": [definition]})
         items = (_json_or_none(response) or {}).get("fields") or []
-        item = items[0] if items else {}
-        details = item.get("details") or {}
-        return WriteResult(ok=item.get("status") == "success", id=details.get("id"), code=item.get("code") or "",
-                           message=item.get("message") or "", details=details)
+        return WriteResult.from_item(items[0] if items else {})
 
     def layouts(self, module: str) -> list[dict]:
         return (self.get_json(f"{API}/settings/layouts", params={"module": module}) or {}).get("layouts") or []
@@ -544,14 +538,8 @@ class CrmClient:
             raise
 
     def users(self, kind: str = "ActiveUsers") -> list[dict]:
-        users: list[dict] = []
-        page = 1
-        while True:
-            body = self.get_json(f"{API}/users", params={"type": kind, "page": page, "per_page": PAGE_SIZE}) or {}
-            users.extend(body.get("users") or [])
-            if not (body.get("info") or {}).get("more_records"):
-                return users
-            page += 1
+        pages = self._numbered_pages(f"{API}/users", {"type": kind, "per_page": PAGE_SIZE}, key="users")
+        return [user for page in pages for user in page.records]
 
 
 def exchange_grant_code(
