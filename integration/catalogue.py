@@ -219,8 +219,8 @@ def erp_fields(target: str, organization) -> list[ErpField]:
 
 def picklist_values(crm_field: dict) -> list[str]:
     """A CRM picklist's values as the CRM stores them, without its "-None-" placeholder."""
-    values = [str(v.get("actual_value") or v.get("display_value")) for v in crm_field.get("pick_list_values") or []]
-    return [v for v in values if v and v != "-None-"]
+    values = [v.get("actual_value") or v.get("display_value") for v in crm_field.get("pick_list_values") or []]
+    return [str(v) for v in values if v not in (None, "", "-None-")]
 
 
 def incompatibility(erp_field: ErpField, crm_field: dict) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from integration.catalogue import DEFAULT_MAPS, ITEM_TYPE_FROM_CRM, erp_fields
+from integration.catalogue import DEFAULT_MAPS, ITEM_TYPE_FROM_CRM, erp_fields, picklist_values
 from integration.crm.errors import CrmInvalidData
 
 TEXT_KINDS = {"text", "textarea", "email", "phone", "url"}
@@ -332,13 +332,11 @@ def specs_for(
         field = known.get(erp_field)
         if field is None:
             continue  # a custom field that was deleted since the mapping was saved
-        picklist = (meta.get(crm_field) or {}).get("pick_list_values") or []
         specs.append(FieldSpec(
             erp_field=erp_field, crm_field=crm_field, kind=field.kind, crm_data_type=data_type,
             max_length=field.max_length, required=field.required, choices=field.choices,
             two_way=two_way and both,
-            crm_choices=tuple(str(v.get("actual_value") or v.get("display_value")) for v in picklist
-                              if (v.get("actual_value") or v.get("display_value")) not in (None, "-None-")),
+            crm_choices=tuple(picklist_values(meta.get(crm_field) or {})),
         ))
     return specs
 
