@@ -191,7 +191,9 @@ CRM_SET_FIELDS = {"Created_Time", "Modified_Time"}
 
 def crm_field_read_only(crm_field: dict) -> bool:
     """Whether the CRM refuses writes to this field (formula, auto-number, full name, the record's times)."""
+    # Zoho marks some such fields (Full_Name) only in operation_type: not writable through the API.
     return bool(crm_field.get("read_only") or crm_field.get("field_read_only")
+                or (crm_field.get("operation_type") or {}).get("api_update") is False
                 or crm_field.get("api_name") in CRM_SET_FIELDS)
 
 

@@ -209,6 +209,11 @@ def test_the_times_the_crm_sets_count_as_read_only():
     assert catalogue.crm_field_read_only({"api_name": "Modified_Time", "data_type": "datetime", "read_only": False})
     assert catalogue.crm_field_read_only({"api_name": "Formula_1", "data_type": "formula", "field_read_only": True})
     assert not catalogue.crm_field_read_only({"api_name": "Phone", "data_type": "phone", "read_only": False})
+    # Zoho's Full_Name says read_only false, but the API may not update it.
+    assert catalogue.crm_field_read_only({"api_name": "Full_Name", "data_type": "text", "read_only": False,
+                                          "operation_type": {"api_update": False, "api_create": False}})
+    assert not catalogue.crm_field_read_only({"api_name": "Phone", "data_type": "phone", "read_only": False,
+                                              "operation_type": {"api_update": True, "api_create": True}})
 
 
 def test_mapping_is_refused_when_crm_multi_currency_differs(admin, sandbox):
