@@ -352,7 +352,7 @@ def link_to_crm() -> None:
     from customers.models import Customer
     from integration.models import CrmConnection
     from organizations.models import Organization
-    from sync.filters import refresh_crm_flags
+    from sync.flags import refresh_crm_flags
     from sync.models import RecordLink
     from vendors.models import Vendor
 
@@ -430,11 +430,11 @@ def matching_rows(page_name: str, params: dict) -> int:
     from customers.models import Customer
     from customers.selectors import CUSTOMER_LIST
     from items.models import Item
-    from items.views import ITEM_LIST
+    from items.selectors import ITEM_LIST
     from organizations.listing import list_state
     from organizations.models import Organization
     from vendors.models import Vendor
-    from vendors.views import VENDOR_LIST
+    from vendors.selectors import VENDOR_LIST
 
     model, spec = {
         "customers": (Customer, CUSTOMER_LIST),

@@ -43,6 +43,7 @@ class CustomerForm(CustomFieldsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
+        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
         # ModelForm has put the new instance's empty currency in `initial` already.
         if not self.instance.pk and not self.initial.get("currency"):
             self.initial["currency"] = organization.base_currency

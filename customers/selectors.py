@@ -11,6 +11,8 @@ CUSTOMER_LIST = ListSpec(
         "all": ("All Customers", Q()),
         "active": ("Active Customers", Q(is_active=True)),
         "inactive": ("Inactive Customers", Q(is_active=False)),
+        # Linked to a CRM record: the flag the CRM integration keeps with each link.
+        "crm": ("CRM Customers", Q(crm_linked=True)),
     },
     sorts={
         "name": ("Name A–Z", ("display_name", "id")),

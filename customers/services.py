@@ -41,10 +41,12 @@ def customer_save(*, customer: Customer, contact_persons=(), deleted_contact_per
     return customer
 
 
-def customer_create(*, organization: Organization, display_name: str, **fields) -> Customer:
+def customer_create(*, organization: Organization, display_name: str, contact_persons=(), **fields) -> Customer:
+    """A new customer (in the organization's currency unless told otherwise) with its contact persons,
+    unsaved ContactPerson objects (see customer_save)."""
     fields.setdefault("currency", organization.base_currency)
     customer = Customer(organization=organization, display_name=display_name, **fields)
-    return customer_save(customer=customer)
+    return customer_save(customer=customer, contact_persons=contact_persons)
 
 
 def customer_set_active(*, customer: Customer, active: bool) -> Customer:

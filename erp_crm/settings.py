@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "items",
     "integration",
     "sync",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -123,7 +124,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The beat schedule lives here, in one place. Later modules add their entries.
+# The beat schedule lives here, in one place: every periodic task of every app.
 CELERY_BEAT_SCHEDULE: dict = {
     "mark-overdue-invoices": {"task": "customers.tasks.mark_overdue_all", "schedule": 3600.0},
     # Asks the database which module syncs are due (each every interval_minutes, two hours by default).

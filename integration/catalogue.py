@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from organizations.models import CustomField, CustomFieldType
 
+from .models import Direction, ErpModel, SyncModule
+
 # ERP field kinds. A CRM field may feed an ERP field when its data_type is in COMPATIBLE[kind].
 TEXT_TYPES = {"text", "textarea", "email", "phone", "website", "autonumber", "picklist", "mediumtext"}
 NUMBER_TYPES = {"integer", "bigint", "long"}
@@ -73,7 +75,7 @@ ADDRESS = lambda prefix, label: [  # noqa: E731
 ]
 
 STANDARD_FIELDS: dict[str, list[ErpField]] = {
-    "customer": [
+    ErpModel.CUSTOMER: [
         _text("display_name", "Display name", 255),
         _text("company_name", "Company name", 255),
         _text("first_name", "First name", 100),
@@ -86,7 +88,7 @@ STANDARD_FIELDS: dict[str, list[ErpField]] = {
         ErpField("currency", "Currency", "currency_code", max_length=3),
         ErpField("notes", "Notes", "textarea"),
     ],
-    "contact_person": [
+    ErpModel.CONTACT_PERSON: [
         _text("salutation", "Salutation", 20),
         _text("first_name", "First name", 100),
         _text("last_name", "Last name", 100, required=True),
@@ -95,7 +97,7 @@ STANDARD_FIELDS: dict[str, list[ErpField]] = {
         _text("mobile", "Mobile", 50, kind="phone"),
         _text("designation", "Designation", 100),
     ],
-    "vendor": [
+    ErpModel.VENDOR: [
         _text("display_name", "Display name", 255, required=True),
         _text("company_name", "Company name", 255),
         _text("email", "Email", 254, kind="email"),
@@ -109,7 +111,7 @@ STANDARD_FIELDS: dict[str, list[ErpField]] = {
         ErpField("currency", "Currency", "currency_code", max_length=3),
         ErpField("notes", "Notes", "textarea"),
     ],
-    "item": [
+    ErpModel.ITEM: [
         _text("name", "Name", 255, required=True),
         _text("sku", "SKU", 100),
         ErpField("item_type", "Product type (goods / service)", "choice", choices=("goods", "service", "services")),
@@ -122,7 +124,7 @@ STANDARD_FIELDS: dict[str, list[ErpField]] = {
 
 # (target, CRM module) -> default pairs ERP field -> CRM field, applied when the CRM has the field.
 DEFAULT_MAPS: dict[tuple[str, str], dict[str, str]] = {
-    ("customer", "Accounts"): {
+    (ErpModel.CUSTOMER, "Accounts"): {
         "display_name": "Account_Name", "phone": "Phone", "website": "Website",
         "billing_street": "Billing_Street", "billing_city": "Billing_City", "billing_state": "Billing_State",
         "billing_zip": "Billing_Code", "billing_country": "Billing_Country",
@@ -130,29 +132,29 @@ DEFAULT_MAPS: dict[tuple[str, str], dict[str, str]] = {
         "shipping_zip": "Shipping_Code", "shipping_country": "Shipping_Country", "notes": "Description",
         "currency": "Currency",
     },
-    ("customer", "Contacts"): {
+    (ErpModel.CUSTOMER, "Contacts"): {
         "first_name": "First_Name", "last_name": "Last_Name", "email": "Email", "phone": "Phone",
         "billing_street": "Mailing_Street", "billing_city": "Mailing_City", "billing_state": "Mailing_State",
         "billing_zip": "Mailing_Zip", "billing_country": "Mailing_Country", "notes": "Description",
     },
-    ("contact_person", "Contacts"): {
+    (ErpModel.CONTACT_PERSON, "Contacts"): {
         "salutation": "Salutation", "first_name": "First_Name", "last_name": "Last_Name", "email": "Email",
         "phone": "Phone", "mobile": "Mobile", "designation": "Title",
     },
-    ("vendor", "Vendors"): {
+    (ErpModel.VENDOR, "Vendors"): {
         "display_name": "Vendor_Name", "email": "Email", "phone": "Phone", "website": "Website",
         "street": "Street", "city": "City", "state": "State", "zip_code": "Zip_Code", "country": "Country",
         "notes": "Description", "currency": "Currency",
     },
-    ("item", "Products"): {
+    (ErpModel.ITEM, "Products"): {
         "name": "Product_Name", "sku": "Product_Code", "rate": "Unit_Price", "description": "Description",
         "unit": "Usage_Unit", "item_type": "Product_Type",
     },
 }
 
 # The ERP field a target is identified by when looking for duplicates, per duplicate key.
-DUPLICATE_FIELDS = {("customer", "name"): "display_name", ("vendor", "name"): "display_name",
-                    ("item", "name"): "name", ("item", "sku"): "sku"}
+DUPLICATE_FIELDS = {(ErpModel.CUSTOMER, "name"): "display_name", (ErpModel.VENDOR, "name"): "display_name",
+                    (ErpModel.ITEM, "name"): "name", (ErpModel.ITEM, "sku"): "sku"}
 
 
 @dataclass
@@ -166,23 +168,28 @@ class Section:
 
 
 def sections_for(module: str, crm_source: str = "") -> list[Section]:
-    if module == "customers":
+    if module == SyncModule.CUSTOMERS:
         if crm_source == "contacts":
-            return [Section("customer", "Contacts", "Contacts → individual customers", ("last_name",))]
-        sections = [Section("customer", "Accounts", "Accounts → business customers", ("display_name",))]
+            return [Section(ErpModel.CUSTOMER, "Contacts", "Contacts → individual customers", ("last_name",))]
+        sections = [Section(ErpModel.CUSTOMER, "Accounts", "Accounts → business customers", ("display_name",))]
         if crm_source == "accounts_and_contacts":
-            sections.append(Section("contact_person", "Contacts", "Contacts → contact persons", ("last_name",)))
+            sections.append(Section(ErpModel.CONTACT_PERSON, "Contacts", "Contacts → contact persons", ("last_name",)))
         return sections
-    if module == "vendors":
-        return [Section("vendor", "Vendors", "Vendors → vendors", ("display_name",))]
-    return [Section("item", "Products", "Products → items", ("name",))]
+    if module == SyncModule.VENDORS:
+        return [Section(ErpModel.VENDOR, "Vendors", "Vendors → vendors", ("display_name",))]
+    return [Section(ErpModel.ITEM, "Products", "Products → items", ("name",))]
+
+
+# Every CRM module a module configuration may read, whatever its source.
+CRM_MODULES = {SyncModule.CUSTOMERS: ("Accounts", "Contacts"), SyncModule.VENDORS: ("Vendors",),
+               SyncModule.ITEMS: ("Products",)}
 
 
 def crm_modules_for(module: str, crm_source: str = "") -> list[str]:
     return list(dict.fromkeys(s.crm_module for s in sections_for(module, crm_source)))
 
 
-CUSTOM_FIELD_MODULE = {"customer": "customers", "vendor": "vendors", "item": "items"}
+CUSTOM_FIELD_MODULE = {ErpModel.CUSTOMER: "customers", ErpModel.VENDOR: "vendors", ErpModel.ITEM: "items"}  # CustomField.module
 
 # Fields the CRM sets on every record. Zoho's field metadata does not mark them read-only (it says
 # read_only false), yet it refuses writes to them.
@@ -267,3 +274,8 @@ def offered_crm_fields(crm_fields: list[dict]) -> tuple[list[dict], list[str]]:
             continue
         offered.append(crm_field)
     return offered, hints
+
+
+def mapping_direction(*, both_ways: bool, crm_field: dict) -> str:
+    """A mapping's direction: a read-only CRM field (formula, auto-number, full name) can only be fetched."""
+    return Direction.BOTH if both_ways and not crm_field_read_only(crm_field) else Direction.FETCH

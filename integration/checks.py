@@ -2,13 +2,13 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from . import secrets
+from . import encryption
 
 
 @register()
 def check_encryption_key(app_configs, **kwargs):
     try:
-        secrets.fernet(settings.FIELD_ENCRYPTION_KEY)
+        encryption.fernet(settings.FIELD_ENCRYPTION_KEY)
     except ImproperlyConfigured:
         return [
             Error(

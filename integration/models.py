@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from organizations.models import Organization
 
-from .secrets import EncryptedTextField
+from .encryption import EncryptedTextField
 
 
 class ConnectionStatus(models.TextChoices):
@@ -36,6 +37,8 @@ class CrmConnection(models.Model):
     # Invoice changes ask for one accounting-metrics push a minute later; set while one is pending.
     metrics_due_at = models.DateTimeField(null=True, blank=True)
     metrics_pushed_at = models.DateTimeField(null=True, blank=True)
+    # The CRM modules in which the accounting metrics' fields were found or created.
+    metrics_fields = models.JSONField(default=list, blank=True)
     users_read_at = models.DateTimeField(null=True, blank=True)  # the CRM's users last read and matched
     connected_at = models.DateTimeField(auto_now_add=True)
     connected_by = models.ForeignKey(
@@ -100,6 +103,22 @@ class SyncModule(models.TextChoices):
     ITEMS = "items", "Items"
 
 
+class ErpModel(models.TextChoices):
+    """The kinds of ERP record that sync: what a field mapping targets and what a record link points at."""
+
+    CUSTOMER = "customer", "Customer"
+    CONTACT_PERSON = "contact_person", "Contact person"
+    VENDOR = "vendor", "Vendor"
+    ITEM = "item", "Item"
+
+    @property
+    def module(self) -> str:
+        """The module configuration (SyncModule) that syncs records of this kind."""
+        if self in (ErpModel.CUSTOMER, ErpModel.CONTACT_PERSON):
+            return SyncModule.CUSTOMERS
+        return SyncModule.VENDORS if self == ErpModel.VENDOR else SyncModule.ITEMS
+
+
 class CrmSource(models.TextChoices):
     ACCOUNTS = "accounts", "Accounts"
     CONTACTS = "contacts", "Contacts"
@@ -122,8 +141,21 @@ class DuplicateAction(models.TextChoices):
     SKIP = "skip", "Skip"
 
 
+class ModuleConfigQuerySet(models.QuerySet):
+    def due(self, *, now=None):
+        """Modules whose scheduled sync is due: configured, not paused, connection active, next run passed."""
+        now = now or timezone.now()
+        return (self.select_related("connection")
+                .filter(configured=True, paused=False, connection__status=ConnectionStatus.ACTIVE)
+                .filter(Q(next_run_at__lte=now) | Q(next_run_at__isnull=True)))
+
+
 class ModuleConfig(models.Model):
     """How one ERP module syncs with the CRM. Changes apply to the next run."""
+
+    # What an admin chooses on the configuration page (and `crm_configure`); the rest is the sync's own.
+    EDITABLE_FIELDS = ("crm_source", "include_orphan_contacts", "direction", "duplicate_key", "duplicate_action",
+                       "crm_view_id", "contact_view_id")
 
     connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="module_configs")
     module = models.CharField(max_length=16, choices=SyncModule.choices)
@@ -137,7 +169,7 @@ class ModuleConfig(models.Model):
     paused = models.BooleanField(default=False)
     interval_minutes = models.PositiveIntegerField(default=120)
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # Per CRM module: {"Accounts": {"modified": iso, "deleted": iso}, ...}; advanced by the sync engine.
+    # Where the sync has got to in each CRM module; its shape is documented in sync/engine/cursor.py.
     crm_cursor = models.JSONField(default=dict, blank=True)
     last_push_at = models.DateTimeField(null=True, blank=True)
     configured = models.BooleanField(default=False)
@@ -146,11 +178,14 @@ class ModuleConfig(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = ModuleConfigQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["connection", "module"], name="one_config_per_module"),
             models.CheckConstraint(
-                condition=~(Q(duplicate_key="sku") & Q(duplicate_action="clone")), name="sku_duplicates_never_clone"
+                condition=~(Q(duplicate_key="sku") & Q(duplicate_action="clone")), name="sku_duplicates_never_clone",
+                violation_error_message="Clone is not offered when duplicates are identified by SKU.",
             ),
             models.CheckConstraint(condition=Q(interval_minutes__gte=5), name="interval_at_least_five_minutes"),
         ]
@@ -158,19 +193,35 @@ class ModuleConfig(models.Model):
     def __str__(self):
         return f"{self.connection.organization}: {self.get_module_display()}"
 
+    def sync_refusal(self) -> str | None:
+        """Why this module may not sync now, or None."""
+        connection = self.connection
+        if connection.status == ConnectionStatus.DISABLED:
+            return "The Zoho CRM integration is disabled."
+        if connection.status == ConnectionStatus.NEEDS_REAUTH:
+            return "Zoho CRM needs to be authorized again before anything syncs."
+        if not self.configured:
+            return "This module is not configured for sync yet."
+        if self.paused:
+            return f"{self.get_module_display()} sync is paused."
+        return None
 
-class MappingTarget(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    CONTACT_PERSON = "contact_person", "Contact person"
-    VENDOR = "vendor", "Vendor"
-    ITEM = "item", "Item"
+    @property
+    def syncs_both_ways(self) -> bool:
+        """Whether ERP changes go to the CRM: two-way chosen, and allowed for this connection."""
+        return self.direction == Direction.BOTH and self.connection.two_way_allowed
+
+    @property
+    def erp_goes_first(self) -> bool:
+        """Items sync ERP first when two-way: their conflicts are won by the ERP and pushed before the fetch."""
+        return self.syncs_both_ways and self.module == SyncModule.ITEMS
 
 
 class FieldMapping(models.Model):
     """One ERP field fed by (and, both ways, feeding) one CRM field."""
 
     module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="field_mappings")
-    target = models.CharField(max_length=16, choices=MappingTarget.choices)
+    target = models.CharField(max_length=16, choices=ErpModel.choices)
     crm_module = models.CharField(max_length=40)
     crm_field = models.CharField(max_length=100)
     crm_data_type = models.CharField(max_length=40, blank=True)

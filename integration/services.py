@@ -1,4 +1,5 @@
-"""The connection's life: connect (with prerequisites), map users, disable, enable, re-authorize."""
+"""The connection's life (connect with its prerequisites, map users, disable, enable, re-authorize) and the
+configuration of the modules to be synced."""
 
 from __future__ import annotations
 
@@ -7,13 +8,23 @@ import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
-from organizations.models import Membership, Organization
+from organizations.models import CustomField, Membership, Organization
+from organizations.services import custom_field_create
 
+from . import catalogue
 from .crm.client import CrmClient
-from .models import ConnectionEvent, ConnectionStatus, CrmConnection, CrmUser
+from .models import (
+    ConnectionEvent,
+    ConnectionStatus,
+    CrmConnection,
+    CrmUser,
+    Direction,
+    FieldMapping,
+    ModuleConfig,
+)
+from .signals import sync_requested
 
 EDITION_RANK = {"free": 0, "standard": 1, "starter": 1, "professional": 2, "enterprise": 3, "zohoone": 3,
                 "ultimate": 4, "crmplus": 4}
@@ -236,17 +247,76 @@ def connection_enable(*, connection: CrmConnection, user, crm_org: dict, access_
     return connection
 
 
-def connection_for(organization: Organization) -> CrmConnection | None:
-    return CrmConnection.objects.filter(organization=organization).first()
-
-
-def get_connection_for_user(request) -> CrmConnection:
-    """The connection of the request's organization; 404 when it has none."""
-    connection = connection_for(request.organization)
-    if connection is None:
-        raise Http404("No Zoho CRM connection.")
-    return connection
-
-
 def token_expiry(expires_in) -> datetime.datetime:
     return timezone.now() + datetime.timedelta(seconds=int(expires_in or 3600))
+
+
+# --- module configuration ---------------------------------------------------------------------------------
+
+
+def module_config_for(*, connection: CrmConnection, module: str) -> ModuleConfig:
+    config, _ = ModuleConfig.objects.get_or_create(connection=connection, module=module)
+    return config
+
+
+@transaction.atomic
+def module_config_save(*, form, user, sync_now: bool) -> ModuleConfig:
+    """Save a valid ModuleConfigForm: the configuration and its mapping; with sync_now, ask for the first
+    (or next) sync."""
+    first_time = not form.instance.configured
+    module_config = form.save(commit=False)
+    module_config.configured = True
+    module_config.configured_at = timezone.now()
+    module_config.configured_by = user
+    module_config.full_clean()
+    module_config.save()
+    module_config.field_mappings.all().delete()
+    mappings = form.cleaned_data["mappings"]
+    for mapping in mappings:
+        mapping.module_config = module_config
+    FieldMapping.objects.bulk_create(mappings)
+    if sync_now:
+        trigger = "initial" if first_time else "instant"
+        transaction.on_commit(lambda: sync_requested.send(
+            sender=ModuleConfig, module_config=module_config, trigger=trigger, user=user))
+    return module_config
+
+
+def custom_field_from_crm(*, module_config: ModuleConfig, target: str, crm_module: str, crm_field: dict) -> CustomField:
+    """Create an ERP custom field of a compatible type for a CRM field, and map the two."""
+    data_type = crm_field.get("data_type") or ""
+    if not catalogue.can_become_custom_field(target, crm_field):
+        raise ValueError(f"A {data_type} CRM field cannot become a custom field here.")
+    field_type = catalogue.CUSTOM_FIELD_FOR_CRM_TYPE[data_type]
+    module = catalogue.CUSTOM_FIELD_MODULE[target]
+    options = catalogue.picklist_values(crm_field) if field_type == "choice" else []
+    organization = module_config.connection.organization
+    label = crm_field.get("field_label") or crm_field["api_name"]
+    with transaction.atomic():
+        definition = CustomField.objects.filter(organization=organization, module=module,
+                                                api_name=crm_field["api_name"]).first()
+        if definition is None:
+            definition = custom_field_create(organization=organization, module=module, label=label,
+                                             data_type=field_type, api_name=crm_field["api_name"], options=options)
+        FieldMapping.objects.update_or_create(
+            module_config=module_config, target=target, erp_field=f"cf:{definition.api_name}",
+            defaults={"crm_module": crm_module, "crm_field": crm_field["api_name"], "crm_data_type": data_type,
+                      "direction": catalogue.mapping_direction(both_ways=module_config.direction == Direction.BOTH,
+                                                               crm_field=crm_field)},
+        )
+    return definition
+
+
+def module_config_json(module_config: ModuleConfig) -> dict:
+    views = ("crm_view_id", "contact_view_id")
+    return {
+        "module": module_config.module,
+        **{name: getattr(module_config, name) for name in ModuleConfig.EDITABLE_FIELDS if name not in views},
+        "views": [v for v in (getattr(module_config, name) for name in views) if v],
+        "configured": module_config.configured,
+        "mapping": [
+            {"target": m.target, "erp_field": m.erp_field, "crm_module": m.crm_module, "crm_field": m.crm_field,
+             "direction": m.direction}
+            for m in module_config.field_mappings.all()
+        ],
+    }

@@ -1,7 +1,7 @@
 """Settings → Zoho Apps: connect a CRM organization (OAuth, select organization), details, disable, enable."""
 
 import json
-import secrets as token_generator
+import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -14,12 +14,12 @@ from django.views.decorators.http import require_POST
 
 from organizations.permissions import ADMIN_ROLES, role_required
 
-from . import catalogue, configuration, secrets, services
+from . import catalogue, encryption, selectors, services
 from .crm.client import CrmClient, exchange_grant_code
 from .crm.errors import CrmError
 from .crm.urls import check_crm_url
-from .forms import ConfirmForm, SelectOrganizationForm
-from .models import ConnectionStatus, CrmSource
+from .forms import ConfirmForm, ModuleConfigForm, SelectOrganizationForm, crm_source_chosen
+from .models import ConnectionStatus, CrmSource, ErpModel, SyncModule
 
 PENDING = "zoho_pending_authorization"
 
@@ -30,13 +30,13 @@ def _redirect_uri(request: HttpRequest) -> str:
 
 @role_required(*ADMIN_ROLES)
 def zoho_apps(request: HttpRequest) -> HttpResponse:
-    return render(request, "integration/zoho_apps.html", {"connection": services.connection_for(request.organization)})
+    return render(request, "integration/zoho_apps.html", {"connection": selectors.connection_for(request.organization)})
 
 
 @role_required(*ADMIN_ROLES)
 def connect(request: HttpRequest) -> HttpResponse:
     """Show what will be shared, then send the admin to Zoho's consent page."""
-    connection = services.connection_for(request.organization)
+    connection = selectors.connection_for(request.organization)
     mode = "reauthorize" if connection is not None else "connect"
     if connection is not None and connection.status == ConnectionStatus.ACTIVE:
         return redirect("integration:details")
@@ -49,7 +49,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         if not settings.ZOHO_CLIENT_ID:
             messages.error(request, "ZOHO_CLIENT_ID is not configured; see the README on connecting to Zoho CRM.")
             return redirect("integration:zoho_apps")
-        state = token_generator.token_urlsafe(24)
+        state = secrets.token_urlsafe(24)
         request.session[PENDING] = {"state": state, "mode": mode}
         query = urlencode({
             "scope": settings.ZOHO_SCOPES,
@@ -99,14 +99,14 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         accounts_url=accounts_url.rstrip("/"),
         api_domain=tokens["api_domain"].rstrip("/"),
         # Tokens wait in the session for the organization to be chosen; encrypted like at rest.
-        tokens=secrets.encrypt(json.dumps({k: tokens[k] for k in ("access_token", "refresh_token", "expires_in")})),
+        tokens=encryption.encrypt(json.dumps({k: tokens[k] for k in ("access_token", "refresh_token", "expires_in")})),
     )
     request.session[PENDING] = pending
     return redirect("integration:select_organization")
 
 
 def _pending_client(pending: dict) -> tuple[CrmClient, dict]:
-    tokens = json.loads(secrets.decrypt(pending["tokens"]))
+    tokens = json.loads(encryption.decrypt(pending["tokens"]))
     client = services.crm_client(
         api_domain=pending["api_domain"],
         accounts_url=pending["accounts_url"],
@@ -123,7 +123,7 @@ def _pending_client(pending: dict) -> tuple[CrmClient, dict]:
 @role_required(*ADMIN_ROLES)
 def select_organization(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(PENDING) or {}
-    connection = services.connection_for(request.organization)
+    connection = selectors.connection_for(request.organization)
     if pending.get("tokens"):
         client, tokens = _pending_client(pending)
     elif connection is not None and connection.status == ConnectionStatus.DISABLED:
@@ -138,54 +138,47 @@ def select_organization(request: HttpRequest) -> HttpResponse:
         return redirect("integration:zoho_apps")
     form = SelectOrganizationForm(request.POST if request.method == "POST" else None, crm_orgs=crm_orgs)
     if request.method == "POST" and form.is_valid():
-        crm_org = form.selected()
         try:
             crm_users = client.users("ActiveUsers")
         except CrmError as error:
             messages.error(request, f"The CRM organizations could not be read: {error}")
             return redirect("integration:zoho_apps")
         try:
-            if connection is None:
-                connection = services.connection_create(
-                    organization=request.organization,
-                    user=request.user,
-                    crm_org=crm_org,
-                    api_domain=pending["api_domain"],
-                    accounts_url=pending["accounts_url"],
-                    client_id=settings.ZOHO_CLIENT_ID,
-                    client_secret=settings.ZOHO_CLIENT_SECRET,
-                    refresh_token=tokens["refresh_token"],
-                    access_token=client.access_token,
-                    access_token_expires_at=client.access_token_expires_at,
-                    crm_users=crm_users,
-                )
-                messages.success(request, f"Connected to Zoho CRM organization {connection.crm_org_name}.")
-            else:
-                services.connection_enable(
-                    connection=connection,
-                    user=request.user,
-                    crm_org=crm_org,
-                    refresh_token=tokens["refresh_token"] if tokens else "",
-                    access_token=client.access_token if tokens else "",
-                    access_token_expires_at=client.access_token_expires_at if tokens else None,
-                )
-                services.crm_users_map(connection=connection, crm_users=crm_users)
-                messages.success(request, "The Zoho CRM integration is enabled again.")
+            _connect_or_enable(request, connection, pending, client, tokens, form.selected(), crm_users)
         except services.ConnectionRefused as error:
             form.add_error(None, str(error))
         else:
             request.session.pop(PENDING, None)
             return redirect("integration:details")
-    return render(
-        request,
-        "integration/select_organization.html",
-        {"form": form, "enabling": connection is not None},
+    return render(request, "integration/select_organization.html", {"form": form, "enabling": connection is not None})
+
+
+def _connect_or_enable(request, connection, pending: dict, client: CrmClient, tokens: dict | None, crm_org: dict,
+                       crm_users: list[dict]) -> None:
+    """Connect the organization to the chosen CRM organization, or enable its disabled connection again."""
+    if connection is None:
+        connection = services.connection_create(
+            organization=request.organization, user=request.user, crm_org=crm_org,
+            api_domain=pending["api_domain"], accounts_url=pending["accounts_url"],
+            client_id=settings.ZOHO_CLIENT_ID, client_secret=settings.ZOHO_CLIENT_SECRET,
+            refresh_token=tokens["refresh_token"], access_token=client.access_token,
+            access_token_expires_at=client.access_token_expires_at, crm_users=crm_users,
+        )
+        messages.success(request, f"Connected to Zoho CRM organization {connection.crm_org_name}.")
+        return
+    services.connection_enable(
+        connection=connection, user=request.user, crm_org=crm_org,
+        refresh_token=tokens["refresh_token"] if tokens else "",
+        access_token=client.access_token if tokens else "",
+        access_token_expires_at=client.access_token_expires_at if tokens else None,
     )
+    services.crm_users_map(connection=connection, crm_users=crm_users)
+    messages.success(request, "The Zoho CRM integration is enabled again.")
 
 
 @role_required(*ADMIN_ROLES)
 def details(request: HttpRequest) -> HttpResponse:
-    connection = services.get_connection_for_user(request)
+    connection = selectors.get_connection_for_user(request)
     return render(
         request,
         "integration/details.html",
@@ -203,13 +196,13 @@ def _module_summaries(connection) -> list[dict]:
     configured = {c.module: c for c in connection.module_configs.all()}
     return [
         {"key": key, "label": label, "config": configured.get(key)}
-        for key, label in (("customers", "Customers"), ("vendors", "Vendors"), ("items", "Items"))
+        for key, label in SyncModule.choices
     ]
 
 
 @role_required(*ADMIN_ROLES)
 def disable(request: HttpRequest) -> HttpResponse:
-    connection = services.get_connection_for_user(request)
+    connection = selectors.get_connection_for_user(request)
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.connection_disable(connection=connection, user=request.user)
@@ -221,53 +214,40 @@ def disable(request: HttpRequest) -> HttpResponse:
 @role_required(*ADMIN_ROLES)
 @require_POST
 def enable(request: HttpRequest) -> HttpResponse:
-    connection = services.get_connection_for_user(request)
+    connection = selectors.get_connection_for_user(request)
     if connection.status == ConnectionStatus.NEEDS_REAUTH:
         return redirect("integration:connect")
     return redirect("integration:select_organization")
 
 
-MODULE_LABELS = {"customers": "Customers", "vendors": "Vendors", "items": "Items"}
+MODULE_LABELS = dict(SyncModule.choices)
 
 
 @role_required(*ADMIN_ROLES)
 def configure_module(request: HttpRequest, module: str) -> HttpResponse:
     if module not in MODULE_LABELS:
         raise Http404
-    connection = services.get_connection_for_user(request)
+    connection = selectors.get_connection_for_user(request)
     if not connection.is_active:
         messages.error(request, "Enable the integration before configuring modules.")
         return redirect("integration:details")
-    module_config = configuration.module_config_for(connection=connection, module=module)
+    module_config = services.module_config_for(connection=connection, module=module)
     posted = request.method == "POST" and "save" in request.POST
-    initial = {
-        "crm_source": request.GET.get("crm_source") or module_config.crm_source,
-        "include_orphan_contacts": module_config.include_orphan_contacts,
-        "direction": module_config.direction,
-        "duplicate_key": module_config.duplicate_key,
-        "duplicate_action": module_config.duplicate_action,
-        "crm_view_id": module_config.crm_view_id,
-        "contact_view_id": module_config.contact_view_id,
-    }
-    crm_source = configuration.crm_source_chosen(
-        module=module, saved=module_config.crm_source, posted=request.POST if posted else None,
-        asked=initial["crm_source"],
-    )
+    asked = request.GET.get("crm_source") or module_config.crm_source
+    crm_source = crm_source_chosen(module=module, saved=module_config.crm_source,
+                                   posted=request.POST if posted else None, asked=asked)
     try:
-        metadata = configuration.metadata_load(
+        metadata = selectors.metadata_load(
             client=services.client_for(connection, retry_budget=20), module=module, crm_source=crm_source
         )
     except CrmError as error:
         messages.error(request, f"The CRM's fields and views could not be read: {error}")
         return redirect("integration:details")
-    form = configuration.ModuleConfigForm(
-        request.POST if posted else None, initial=initial, module_config=module_config, metadata=metadata
-    )
+    form = ModuleConfigForm(request.POST if posted else None, initial={"crm_source": asked}, instance=module_config,
+                            metadata=metadata)
     if posted and form.is_valid():
         sync_now = request.POST["save"] == "sync"
-        configuration.module_config_save(
-            module_config=module_config, cleaned=form.cleaned_data, user=request.user, sync_now=sync_now
-        )
+        services.module_config_save(form=form, user=request.user, sync_now=sync_now)
         if sync_now:
             messages.success(request, f"{MODULE_LABELS[module]} saved; the sync is queued.")
         else:
@@ -307,11 +287,11 @@ def _unmapped_crm_fields(form) -> list[dict]:
 def create_custom_field(request: HttpRequest, module: str) -> HttpResponse:
     if module not in MODULE_LABELS:
         raise Http404
-    connection = services.get_connection_for_user(request)
-    module_config = configuration.module_config_for(connection=connection, module=module)
+    connection = selectors.get_connection_for_user(request)
+    module_config = services.module_config_for(connection=connection, module=module)
     crm_module = request.POST.get("crm_module", "")
     target = request.POST.get("target", "")
-    if crm_module not in configuration.CRM_MODULES[module] or target not in ("customer", "vendor", "item"):
+    if crm_module not in catalogue.CRM_MODULES[module] or target not in (ErpModel.CUSTOMER, ErpModel.VENDOR, ErpModel.ITEM):
         raise Http404
     try:
         crm_fields = services.client_for(connection, retry_budget=20).fields(crm_module)
@@ -322,7 +302,7 @@ def create_custom_field(request: HttpRequest, module: str) -> HttpResponse:
     if crm_field is None:
         raise Http404
     try:
-        definition = configuration.custom_field_from_crm(
+        definition = services.custom_field_from_crm(
             module_config=module_config, target=target, crm_module=crm_module, crm_field=crm_field
         )
     except (ValueError, ValidationError) as error:

@@ -1,49 +1,26 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from organizations.listing import ListSpec, list_state
+from organizations.listing import list_state
 from organizations.permissions import EDIT_ROLES, READ_ROLES, role_required
 
-from . import services
+from . import selectors, services
 from .forms import ItemForm
 from .models import Item
-
-ITEM_LIST = ListSpec(
-    search_fields=("name", "sku", "description"),
-    views={
-        "all": ("All Items", Q()),
-        "active": ("Active Items", Q(is_active=True)),
-        "inactive": ("Inactive Items", Q(is_active=False)),
-        "goods": ("Goods", Q(item_type="goods")),
-        "service": ("Services", Q(item_type="service")),
-    },
-    sorts={
-        "name": ("Name A–Z", ("name", "id")),
-        "-name": ("Name Z–A", ("-name", "-id")),
-        "-rate": ("Price, highest first", ("-rate", "id")),
-        "-created": ("Newest first", ("-created_at", "-id")),
-    },
-    default_sort="name",
-)
-
-
-def get_item_for_user(request, pk: int) -> Item:
-    return get_object_or_404(Item.objects.select_related("owner"), pk=pk, organization=request.organization)
 
 
 @role_required(*READ_ROLES)
 def item_list(request: HttpRequest) -> HttpResponse:
-    state = list_state(request, Item.objects.filter(organization=request.organization), ITEM_LIST)
+    state = list_state(request, Item.objects.filter(organization=request.organization), selectors.ITEM_LIST)
     return render(request, "items/item_list.html", {"state": state})
 
 
 @role_required(*READ_ROLES)
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "items/item_detail.html", {"item": get_item_for_user(request, pk)})
+    return render(request, "items/item_detail.html", {"item": selectors.get_item_for_user(request, pk)})
 
 
 def _item_form_page(request: HttpRequest, item: Item) -> HttpResponse:
@@ -68,13 +45,13 @@ def item_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(*EDIT_ROLES)
 def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _item_form_page(request, get_item_for_user(request, pk))
+    return _item_form_page(request, selectors.get_item_for_user(request, pk))
 
 
 @role_required(*EDIT_ROLES)
 @require_POST
 def item_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_item_for_user(request, pk)
+    item = selectors.get_item_for_user(request, pk)
     services.item_set_active(item=item, active=not item.is_active)
     messages.success(request, f"“{item.name}” is {'active again' if item.is_active else 'now inactive'}.")
     return redirect("items:detail", pk=item.pk)

@@ -38,15 +38,13 @@ def to_json_value(value):
 
 
 class CustomFieldsFormMixin:
-    """A ModelForm of an ERP record in `organization`: its owner is chosen among the organization's members,
-    and the organization's custom fields of `custom_field_module` are added; saving puts their values in
-    the record's `custom_fields`."""
+    """A ModelForm of an ERP record in `organization` with the organization's custom fields of
+    `custom_field_module` added; saving puts their values in the record's `custom_fields`."""
 
     custom_field_module: str = ""
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
         self.add_custom_fields(organization)
 
     def add_custom_fields(self, organization):

@@ -6,6 +6,3 @@ class SyncConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects to the integration's signals)
-        from .filters import register_crm_filters
-
-        register_crm_filters()

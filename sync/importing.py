@@ -14,15 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
-from integration.configuration import module_config_for
 from integration.crm.errors import CrmError, CrmNotFound
-from integration.models import CrmConnection, CrmSource, DuplicateAction
-from integration.services import client_for
+from integration.models import CrmConnection, CrmSource, DuplicateAction, SyncModule
+from integration.services import client_for, module_config_for
 from vendors.models import Vendor
 
-from .adapters import passes_for
+from .engine.adapters import reads_for
+from .engine.context import RunContext
+from .engine.incoming import apply_records
 from .models import RunStatus, SyncRun, Trigger
-from .runner import Engine
 from .search import criteria_value, imported_records
 
 
@@ -33,7 +33,7 @@ class ImportRefused(Exception):
 def _shaped(config, crm_module: str):
     """The module configuration as an import of this CRM module needs it (not saved)."""
     shaped = copy.copy(config)
-    if config.module == "customers":
+    if config.module == SyncModule.CUSTOMERS:
         shaped.crm_source = CrmSource.CONTACTS if crm_module == "Contacts" else CrmSource.ACCOUNTS_AND_CONTACTS
         shaped.include_orphan_contacts = False
     shaped.crm_view_id = shaped.contact_view_id = ""
@@ -54,7 +54,7 @@ def _erp_record(connection, crm_module: str, crm_id: str):
 
 def import_record(*, connection: CrmConnection, crm_module: str, crm_id: str):
     """Returns (customer or vendor, created). Two imports of the same record at once make one."""
-    module = "vendors" if crm_module == "Vendors" else "customers"
+    module = SyncModule.VENDORS if crm_module == "Vendors" else SyncModule.CUSTOMERS
     with transaction.atomic():
         # One import at a time per connection: the second of two clicks waits here, then finds the link.
         CrmConnection.objects.select_for_update().filter(pk=connection.pk).first()
@@ -68,21 +68,21 @@ def import_record(*, connection: CrmConnection, crm_module: str, crm_id: str):
                                      started_at=now, heartbeat_at=now, progress_total=1)
         run.module_config = shaped
         client = client_for(connection, retry_budget=15, max_attempts=4)
-        engine = Engine(run=run, client=client)
+        ctx = RunContext(run=run, client=client)
         error = ""
         try:
-            for sync_pass in passes_for(shaped):
-                fields = engine.fetch_fields(sync_pass)
-                if sync_pass.crm_module == crm_module:
+            for read in reads_for(shaped):
+                fields = ctx.fetch_fields(read)
+                if read.crm_module == crm_module:
                     records = [client.get_record(crm_module, crm_id, fields=fields)]
-                elif sync_pass.crm_module == "Contacts":
+                elif read.crm_module == "Contacts":
                     # The account's contacts become its contact persons.
                     records = client.search("Contacts", criteria=f"(Account_Name:equals:{criteria_value(crm_id)})",
                                             fields=fields)
                 else:
                     continue
                 if records:
-                    engine.apply_records(sync_pass, records, cursor=None)
+                    apply_records(ctx, read, records, cursor=None)
         except CrmNotFound:
             error = "This record no longer exists in Zoho CRM."
         except CrmError as failure:

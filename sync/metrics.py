@@ -17,24 +17,30 @@ from django.utils import timezone
 
 from customers.models import Customer, InvoiceStatus, receivable_sums
 from integration.crm.client import CrmClient
-from integration.models import CrmConnection
+from integration.crm.errors import CrmError
+from integration.models import ConnectionStatus, CrmConnection, ErpModel, ModuleConfig, SyncModule
+from integration.services import client_for
 
-from .mapping import ensure_crm_field
-from .models import RecordLink
+from .models import IssueKind, RecordLink, RunStatus, SyncIssue, SyncRun, Trigger
 
-# CRM field (label → API name) per metric; created through the fields API when missing.
+# The CRM fields of the metrics, created through the fields API when missing.
 METRIC_FIELDS = [
-    ("ERP Total Sales", "ERP_Total_Sales", "currency"),
-    ("ERP Outstanding Receivables", "ERP_Outstanding_Receivables", "currency"),
-    ("ERP Last Invoice Date", "ERP_Last_Invoice_Date", "date"),
+    {"api_name": "ERP_Total_Sales", "field_label": "ERP Total Sales", "data_type": "currency"},
+    {"api_name": "ERP_Outstanding_Receivables", "field_label": "ERP Outstanding Receivables", "data_type": "currency"},
+    {"api_name": "ERP_Last_Invoice_Date", "field_label": "ERP Last Invoice Date", "data_type": "date"},
 ]
 CUSTOMER_MODULES = ("Accounts", "Contacts")
 
 
-def ensure_metric_fields(*, client: CrmClient, module: str) -> None:
+def ensure_metric_fields(*, client: CrmClient, connection: CrmConnection, module: str) -> None:
+    """The metrics' fields in one CRM module, read and created once per connection (then remembered)."""
+    if module in (connection.metrics_fields or []):
+        return
     fields = client.fields(module)
-    for label, api_name, data_type in METRIC_FIELDS:
-        ensure_crm_field(client, module, api_name, {"field_label": label, "data_type": data_type}, fields=fields)
+    for definition in METRIC_FIELDS:
+        client.ensure_field(module, definition, fields=fields)
+    connection.metrics_fields = sorted({*(connection.metrics_fields or []), module})
+    CrmConnection.objects.filter(pk=connection.pk).update(metrics_fields=connection.metrics_fields)
 
 
 def customer_metrics(customer_ids) -> dict[int, dict]:
@@ -62,7 +68,8 @@ def push_metrics(*, connection: CrmConnection, client: CrmClient, since: datetim
 
     Returns counts: pushed, failed, and per-record failures as (crm_module, crm_id, message).
     """
-    links = RecordLink.objects.filter(connection=connection, erp_model="customer", crm_module__in=CUSTOMER_MODULES)
+    links = RecordLink.objects.filter(connection=connection, erp_model=ErpModel.CUSTOMER,
+                                      crm_module__in=CUSTOMER_MODULES)
     if since is not None:
         links = links.filter(
             erp_id__in=Customer.objects.filter(invoices__updated_at__gte=since).values("pk")
@@ -76,7 +83,7 @@ def push_metrics(*, connection: CrmConnection, client: CrmClient, since: datetim
         records = [{"id": crm_id, **metrics[erp_id]} for m, crm_id, erp_id in links if m == module and erp_id in metrics]
         if not records:
             continue
-        ensure_metric_fields(client=client, module=module)
+        ensure_metric_fields(client=client, connection=connection, module=module)
         for record, outcome in zip(records, client.update(module, records), strict=True):
             if outcome.ok:
                 result["pushed"] += 1
@@ -94,3 +101,43 @@ def metrics_due(*, connection_id: int) -> bool:
             metrics_due_at=timezone.now() + debounce
         )
     return bool(opened)
+
+
+def push_due(*, connection_id: int) -> str:
+    """The push a connection is due, recorded as a run (trigger "metrics") of its customers module.
+    Returns the run's status, or why there was none."""
+    with transaction.atomic():
+        connection = CrmConnection.objects.select_for_update().filter(pk=connection_id).first()
+        if connection is None or connection.metrics_due_at is None:
+            return "not due"
+        since = connection.metrics_pushed_at
+        CrmConnection.objects.filter(pk=connection_id).update(metrics_due_at=None)
+    config = ModuleConfig.objects.filter(connection=connection, module=SyncModule.CUSTOMERS).first()
+    if config is None or connection.status != ConnectionStatus.ACTIVE:
+        return "not configured"
+    started = timezone.now()
+    # Not "running": a metrics push must not take (or wait for) the module's sync slot.
+    run = SyncRun.objects.create(module_config=config, trigger=Trigger.METRICS, status=RunStatus.QUEUED,
+                                 started_at=started, heartbeat_at=started)
+    client = client_for(connection)
+    try:
+        result = push_metrics(connection=connection, client=client, since=since)
+    except Exception as error:
+        # The run is recorded as failed whatever stopped it: left "queued", nothing would ever end it.
+        SyncRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, failure_reason=str(error)[:5000],
+                                                 finished_at=timezone.now(), api_calls=client.calls)
+        if isinstance(error, CrmError):
+            return RunStatus.FAILED
+        # Not the CRM's doing (the database, say): the push is due again, for the next tick or retry.
+        CrmConnection.objects.filter(pk=connection_id).update(metrics_due_at=timezone.now())
+        raise
+    SyncIssue.objects.bulk_create(
+        SyncIssue(run=run, kind=IssueKind.ERROR, crm_module=module, crm_id=crm_id, message=message)
+        for module, crm_id, message in result["failures"]
+    )
+    CrmConnection.objects.filter(pk=connection_id).update(metrics_pushed_at=started)
+    status = RunStatus.PARTIAL if result["failed"] else RunStatus.SUCCEEDED
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=status, pushed=result["pushed"], failed=result["failed"], finished_at=timezone.now(),
+        api_calls=client.calls, retries=client.retries, progress_done=result["pushed"] + result["failed"])
+    return status

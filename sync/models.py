@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from integration.models import CrmConnection, ModuleConfig
+from integration.models import CrmConnection, ErpModel, ModuleConfig
 
 
 class Origin(models.TextChoices):
@@ -12,10 +12,12 @@ class Origin(models.TextChoices):
 class RecordLink(models.Model):
     """The mapping between one CRM record and one ERP record, with the values both had at the last sync."""
 
-    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="record_links")
+    # Not indexed on its own: both unique constraints start with the connection.
+    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="record_links",
+                                   db_index=False)
     crm_module = models.CharField(max_length=40)
     crm_id = models.CharField(max_length=40)
-    erp_model = models.CharField(max_length=40, help_text="customer, contact_person, vendor or item")
+    erp_model = models.CharField(max_length=40, choices=ErpModel.choices)
     erp_id = models.BigIntegerField()
     origin = models.CharField(max_length=4, choices=Origin.choices)
     crm_modified_time = models.DateTimeField(null=True, blank=True)
@@ -32,7 +34,8 @@ class RecordLink(models.Model):
         ]
         indexes = [
             models.Index(fields=["connection", "erp_model", "last_synced_at"], name="link_erp_synced"),
-            # "CRM Customers" asks, per listed record, whether a link exists, whatever the connection.
+            # A record's page (its CRM badge, Re-sync) and an invoice's metrics push look up the link of one
+            # ERP record without knowing the connection.
             models.Index(fields=["erp_model", "erp_id"], name="link_erp_record"),
         ]
 

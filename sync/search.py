@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from customers.models import ContactPerson
 from integration.crm.client import CrmClient
+from integration.models import ErpModel
 
 from .models import RecordLink
 
@@ -31,13 +33,11 @@ class Hit:
 def imported_records(connection, crm_module: str, ids: list[str]) -> dict[str, int]:
     """CRM id -> the customer or vendor here that already holds it. A contact that is a contact person
     counts as imported with its customer."""
-    from customers.models import ContactPerson
-
     links = RecordLink.objects.filter(connection=connection, crm_module=crm_module, crm_id__in=ids)
     found = {}
     persons = {}
     for crm_id, erp_model, erp_id in links.values_list("crm_id", "erp_model", "erp_id"):
-        if erp_model == "contact_person":
+        if erp_model == ErpModel.CONTACT_PERSON:
             persons[erp_id] = crm_id
         else:
             found[crm_id] = erp_id

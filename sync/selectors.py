@@ -1,7 +1,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from integration.models import ModuleConfig
+from integration.models import ErpModel, ModuleConfig
 from organizations.listing import ListSpec
 
 from .models import RecordLink, SyncRun
@@ -29,6 +29,12 @@ def get_run_for_user(request, pk: int) -> SyncRun:
         SyncRun.objects.select_related("module_config__connection"),
         pk=pk, module_config__connection__organization=request.organization,
     )
+
+
+def module_config_for_link(link: RecordLink) -> ModuleConfig | None:
+    """The module configuration that syncs a linked record."""
+    return (ModuleConfig.objects.filter(connection=link.connection, module=ErpModel(link.erp_model).module)
+            .select_related("connection").first())
 
 
 def link_for(*, organization, erp_model: str, erp_id: int) -> RecordLink | None:

@@ -10,14 +10,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from integration.crm.errors import CrmError
-from integration.models import ConnectionStatus
-from integration.services import client_for, connection_for, get_connection_for_user
+from integration.models import ConnectionStatus, ErpModel, SyncModule
+from integration.selectors import connection_for, get_connection_for_user
+from integration.services import client_for
 from organizations.listing import list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
-from . import importing, search, selectors, services
+from . import enqueue, importing, search, selectors, services
 from .forms import DeleteIntegrationForm
-from .models import SyncRun
+from .models import RunStatus, SyncRun, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,8 @@ def module_status(request: HttpRequest, module: str) -> HttpResponse:
     context = {
         "module_config": module_config,
         "current": module_config.runs.in_progress().first(),
-        "last": module_config.runs.exclude(status__in=services.IN_PROGRESS).first(),
-        "refusal": services.refusal(module_config),
+        "last": module_config.runs.exclude(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).first(),
+        "refusal": module_config.sync_refusal(),
     }
     template = "sync/partials/status.html" if request.htmx else "sync/status.html"
     return render(request, template, context)
@@ -39,7 +40,7 @@ def module_status(request: HttpRequest, module: str) -> HttpResponse:
 @require_POST
 def instant_sync(request: HttpRequest, module: str) -> HttpResponse:
     module_config = selectors.get_module_config_for_user(request, module)
-    run, started, message = services.sync_now(module_config=module_config, trigger="instant")
+    run, started, message = enqueue.sync_now(module_config=module_config, trigger=Trigger.INSTANT)
     (messages.success if started else messages.warning)(request, message)
     return redirect("sync:status", module=module)
 
@@ -68,7 +69,7 @@ def history(request: HttpRequest) -> HttpResponse:
         "module_config"
     )
     module = request.GET.get("module", "")
-    if module in ("customers", "vendors", "items"):
+    if module in SyncModule.values:
         runs = runs.filter(module_config__module=module)
     state = list_state(request, runs, selectors.HISTORY)
     return render(
@@ -77,7 +78,7 @@ def history(request: HttpRequest) -> HttpResponse:
         {
             "state": state,
             "module": module,
-            "module_choices": [("customers", "Customers"), ("vendors", "Vendors"), ("items", "Items")],
+            "module_choices": SyncModule.choices,
             "chart": selectors.chart_points(runs.order_by("-queued_at")[:40]),
         },
     )
@@ -90,7 +91,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sync/run_detail.html", {"run": run, "issues": issues})
 
 
-ERP_MODELS = {"customer": "customers:detail", "vendor": "vendors:detail"}
+ERP_MODELS = {ErpModel.CUSTOMER: "customers:detail", ErpModel.VENDOR: "vendors:detail"}
 
 
 @role_required(*EDIT_ROLES)
@@ -101,7 +102,7 @@ def resync(request: HttpRequest, erp_model: str, pk: int) -> HttpResponse:
     link = selectors.link_for(organization=request.organization, erp_model=erp_model, erp_id=pk)
     if link is None:
         raise Http404("This record is not linked to the CRM.")
-    run, started, message = services.resync_request(link=link)
+    run, started, message = enqueue.resync_request(link=link)
     (messages.success if started else messages.warning)(request, message)
     return redirect(ERP_MODELS[erp_model], pk=pk)
 
@@ -114,7 +115,7 @@ def delete_integration(request: HttpRequest) -> HttpResponse:
         return redirect("integration:details")
     form = DeleteIntegrationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        services.integration_delete_request(connection=connection, mode=form.cleaned_data["mode"], user=request.user)
+        enqueue.integration_delete_request(connection=connection, mode=form.cleaned_data["mode"], user=request.user)
         messages.success(request, "The integration is being deleted in the background. A notification tells "
                                   "you when it is done.")
         return redirect(reverse("integration:zoho_apps"))

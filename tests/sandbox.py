@@ -54,6 +54,12 @@ def sandbox_client(sandbox, **options) -> CrmClient:
     return CrmClient(**{**arguments, **options})
 
 
+def crm_records(client: CrmClient, module: str, **kwargs):
+    """Every record of a CRM module, page after page (what the tests read the CRM with)."""
+    for page in client.iter_pages(module, **kwargs):
+        yield from page.records
+
+
 @pytest.fixture
 def connection(sandbox, actors):
     crm = sandbox_client(sandbox)

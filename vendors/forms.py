@@ -32,6 +32,7 @@ class VendorForm(CustomFieldsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
+        self.fields["owner"].limit_to(organization, current=self.instance.owner_id)
         if not self.instance.pk and not self.initial.get("currency"):
             self.initial["currency"] = organization.base_currency
 

@@ -2,60 +2,29 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from organizations.listing import ListSpec, list_state, search_condition
+from organizations.listing import list_state
 from organizations.permissions import EDIT_ROLES, READ_ROLES, role_required
 
-from . import services
+from . import selectors, services
 from .forms import BillForm, VendorForm
 from .models import Bill, Vendor
-
-VENDOR_LIST = ListSpec(
-    search_fields=("display_name", "company_name", "email"),
-    views={
-        "all": ("All Vendors", Q()),
-        "active": ("Active Vendors", Q(is_active=True)),
-        "inactive": ("Inactive Vendors", Q(is_active=False)),
-    },
-    sorts={
-        "name": ("Name A–Z", ("display_name", "id")),
-        "-name": ("Name Z–A", ("-display_name", "-id")),
-        "-created": ("Newest first", ("-created_at", "-id")),
-    },
-    default_sort="name",
-)
-
-BILL_LIST = ListSpec(
-    search_fields=("number", "vendor__display_name"),
-    views={
-        "all": ("All Bills", Q()),
-        "unpaid": ("Unpaid", Q(status__in=["open", "overdue"])),
-        "paid": ("Paid", Q(status="paid")),
-    },
-    sorts={"-date": ("Newest first", ("-date", "-id")), "date": ("Oldest first", ("date", "id"))},
-    default_sort="-date",
-)
-
-
-def get_vendor_for_user(request, pk: int) -> Vendor:
-    return get_object_or_404(Vendor.objects.select_related("owner"), pk=pk, organization=request.organization)
 
 
 @role_required(*READ_ROLES)
 def vendor_list(request: HttpRequest) -> HttpResponse:
     queryset = Vendor.objects.filter(organization=request.organization)
-    state = list_state(request, queryset, VENDOR_LIST)
+    state = list_state(request, queryset, selectors.VENDOR_LIST)
     return render(request, "vendors/vendor_list.html", {"state": state})
 
 
 @role_required(*READ_ROLES)
 def vendor_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_vendor_for_user(request, pk)
+    vendor = selectors.get_vendor_for_user(request, pk)
     return render(
         request,
         "vendors/vendor_detail.html",
@@ -85,13 +54,13 @@ def vendor_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(*EDIT_ROLES)
 def vendor_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _vendor_form_page(request, get_vendor_for_user(request, pk))
+    return _vendor_form_page(request, selectors.get_vendor_for_user(request, pk))
 
 
 @role_required(*EDIT_ROLES)
 @require_POST
 def vendor_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
-    vendor = get_vendor_for_user(request, pk)
+    vendor = selectors.get_vendor_for_user(request, pk)
     services.vendor_set_active(vendor=vendor, active=not vendor.is_active)
     state = "active again" if vendor.is_active else "now inactive"
     messages.success(request, f"“{vendor.display_name}” is {state}.")
@@ -101,7 +70,7 @@ def vendor_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*READ_ROLES)
 def bill_list(request: HttpRequest) -> HttpResponse:
     queryset = Bill.objects.filter(organization=request.organization).select_related("vendor")
-    state = list_state(request, queryset, BILL_LIST)
+    state = list_state(request, queryset, selectors.BILL_LIST)
     return render(request, "vendors/bill_list.html", {"state": state})
 
 
@@ -125,12 +94,5 @@ def bill_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(*READ_ROLES)
 def vendor_lookup(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:100]
-    vendors = Vendor.objects.none()
-    if q:
-        vendors = (
-            Vendor.objects.filter(organization=request.organization, is_active=True)
-            .filter(search_condition(VENDOR_LIST.search_fields, q))
-            .order_by("display_name", "id")[:10]
-        )
+    vendors = selectors.vendor_lookup(organization=request.organization, q=request.GET.get("q", "")[:100])
     return render(request, "partials/record_lookup.html", {"records": vendors, "empty": "No matching vendors."})

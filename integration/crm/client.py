@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-import queue
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from .errors import (
     CrmServerError,
     CrmUnavailable,
 )
+from .read_ahead import PageReader
 from .urls import check_crm_url
 
 log = logging.getLogger("integration.crm")
@@ -126,6 +125,17 @@ def _retry_hint(response: requests.Response | None) -> float | None:
     return None
 
 
+def token_request(session: requests.Session, accounts_url: str, data: dict, *, timeout) -> tuple[requests.Response, dict]:
+    """One POST to the accounts server's token endpoint (a refresh or a grant): (response, its JSON object)."""
+    try:
+        response = session.post(f"{accounts_url}/oauth/v2/token", data=data, timeout=timeout)
+    except requests.RequestException as error:
+        raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
+    log.info("crm POST /oauth/v2/token -> %s", response.status_code)
+    body = _json_or_none(response)
+    return response, body if isinstance(body, dict) else {}
+
+
 class CrmClient:
     def __init__(
         self,
@@ -193,19 +203,13 @@ class CrmClient:
             "client_secret": self._client_secret,
             "refresh_token": self._refresh_token,
         }
-        url = f"{self.accounts_url}/oauth/v2/token"
-        try:
-            response = self.session.post(url, data=data, timeout=self.timeout)
-        except requests.RequestException as error:
-            raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
-        body = _json_or_none(response) or {}
-        log.info("crm POST /oauth/v2/token -> %s", response.status_code)
+        response, body = token_request(self.session, self.accounts_url, data, timeout=self.timeout)
         if response.status_code >= 500:
             raise CrmServerError(f"The Zoho accounts server failed ({response.status_code}).",
                                  status=response.status_code)
-        token = body.get("access_token") if isinstance(body, dict) else None
+        token = body.get("access_token")
         if response.status_code != 200 or not token:
-            reason = (body.get("error") if isinstance(body, dict) else "") or f"HTTP {response.status_code}"
+            reason = body.get("error") or f"HTTP {response.status_code}"
             self._auth_failed = CrmAuthError(
                 f"Zoho refused to refresh the access token ({reason}). Connect the CRM again.",
                 status=response.status_code, code=str(reason),
@@ -330,66 +334,23 @@ class CrmClient:
         token callbacks, which write to the database, run in the caller's thread before it gets the
         next page, and an error reaches the caller when it gets to it. Closing the iterator early (a
         break, an exception) stops the thread after its request in flight."""
-        handoff: queue.Queue = queue.Queue(maxsize=1)
-        stop = threading.Event()
-        deferred: list[Callable[[], None]] = []
-        reader: threading.Thread | None = None
+        reader = PageReader(pages)
         callbacks = (self.on_tokens, self.on_auth_failure)
-
-        def later(callback):
-            if callback is None:
-                return None
-
-            def call(*args):
-                if threading.current_thread() is reader:
-                    deferred.append(lambda: callback(*args))
-                else:
-                    callback(*args)
-            return call
-
-        def hand(item) -> bool:
-            while not stop.is_set():
-                try:
-                    handoff.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def read() -> None:
-            try:
-                for page in pages:
-                    if not hand(("page", page)):
-                        return
-                hand(("end", None))
-            except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
-                hand(("error", error))
-
-        def run_deferred() -> None:
-            while deferred:
-                deferred.pop(0)()
-
-        self.on_tokens, self.on_auth_failure = later(callbacks[0]), later(callbacks[1])
-        reader = threading.Thread(target=read, name="crm-read-ahead", daemon=True)
+        self.on_tokens, self.on_auth_failure = reader.deferring(callbacks[0]), reader.deferring(callbacks[1])
         reader.start()
         try:
             while True:
-                kind, value = handoff.get()
-                run_deferred()
+                kind, value = reader.handoff.get()
+                reader.run_deferred()
                 if kind == "end":
                     return
                 if kind == "error":
                     raise value
                 yield value
         finally:
-            stop.set()
-            reader.join()
-            run_deferred()
+            reader.stop()
+            reader.run_deferred()
             self.on_tokens, self.on_auth_failure = callbacks
-
-    def iter_records(self, module: str, **kwargs) -> Iterator[dict]:
-        for page in self.iter_pages(module, **kwargs):
-            yield from page.records
 
     def get_record(self, module: str, record_id: str, *, fields: Iterable[str] = ()) -> dict:
         params = {"fields": ",".join(fields)} if fields else None
@@ -404,6 +365,15 @@ class CrmClient:
         if not records:
             raise CrmNotFound(f"{module} record {record_id} does not exist.")
         return records[0]
+
+    def get_records(self, module: str, ids: list[str], *, fields: Iterable[str]) -> list[dict]:
+        """The records with these ids (at most 100 in one call); those that no longer exist are left out."""
+        if not ids:
+            return []
+        if len(ids) > WRITE_BATCH:
+            raise ValueError(f"Ask for at most {WRITE_BATCH} records by id, not {len(ids)}.")
+        body = self.get_json(f"{API}/{module}", params={"ids": ",".join(ids), "fields": ",".join(dict.fromkeys(fields))})
+        return (body or {}).get("data") or []
 
     def _numbered_pages(
         self, path: str, params: dict, *, key: str = "data", headers=None, max_pages: int | None = None
@@ -496,16 +466,10 @@ class CrmClient:
         extra = {"duplicate_check_fields": list(duplicate_check_fields), "trigger": trigger or []}
         return self._write("POST", f"{API}/{module}/upsert", records, extra)
 
-    def insert(self, module: str, records: list[dict], *, trigger: list | None = None) -> list[WriteResult]:
-        return self._write("POST", f"{API}/{module}", records, {"trigger": trigger or []})
-
     def update(self, module: str, records: list[dict], *, trigger: list | None = None) -> list[WriteResult]:
         return self._write("PUT", f"{API}/{module}", records, {"trigger": trigger or []})
 
     # --- metadata, org, users ------------------------------------------------------------------------------
-
-    def modules(self) -> list[dict]:
-        return (self.get_json(f"{API}/settings/modules") or {}).get("modules") or []
 
     def fields(self, module: str) -> list[dict]:
         return (self.get_json(f"{API}/settings/fields", params={"module": module}) or {}).get("fields") or []
@@ -516,8 +480,18 @@ class CrmClient:
         items = (_json_or_none(response) or {}).get("fields") or []
         return WriteResult.from_item(items[0] if items else {})
 
-    def layouts(self, module: str) -> list[dict]:
-        return (self.get_json(f"{API}/settings/layouts", params={"module": module}) or {}).get("layouts") or []
+    def ensure_field(self, module: str, definition: dict, *, fields: list[dict]) -> None:
+        """Create the field `definition["api_name"]` in `module` unless `fields`, the module's field metadata,
+        has it. A refusal is fine when the field is there after all (another worker made it in the
+        meantime); otherwise CrmInvalidData says the CRM's reason."""
+        api_name = definition["api_name"]
+        if any(f.get("api_name") == api_name for f in fields):
+            return
+        result = self.create_field(module, {k: v for k, v in definition.items() if k != "api_name"})
+        if result.ok or any(f.get("api_name") == api_name for f in self.fields(module)):
+            return
+        raise CrmInvalidData(f"The CRM refused to create the field {definition['field_label']} in {module}: "
+                             f"{result.code} {result.message}".rstrip() + ".")
 
     def custom_views(self, module: str) -> list[dict]:
         body = self.get_json(f"{API}/settings/custom_views", params={"module": module}) or {}
@@ -528,14 +502,6 @@ class CrmClient:
         if not orgs:
             raise CrmInvalidData("The CRM returned no organization.")
         return orgs[0]
-
-    def currencies(self) -> list[dict]:
-        try:
-            return (self.get_json(f"{API}/org/currencies") or {}).get("currencies") or []
-        except CrmInvalidData as error:
-            if error.code == "CURRENCIES_NOT_ENABLED":
-                return []
-            raise
 
     def users(self, kind: str = "ActiveUsers") -> list[dict]:
         pages = self._numbered_pages(f"{API}/users", {"type": kind, "per_page": PAGE_SIZE}, key="users")
@@ -548,17 +514,12 @@ def exchange_grant_code(
 ) -> dict:
     """Trade an authorization code for tokens. Returns access_token, refresh_token, api_domain, expires_in."""
     accounts_url = check_crm_url(accounts_url, allow_loopback=allow_loopback)
-    session = session or requests.Session()
-    try:
-        response = session.post(
-            f"{accounts_url}/oauth/v2/token",
-            data={"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
-                  "redirect_uri": redirect_uri, "code": code},
-            timeout=(5, 30),
-        )
-    except requests.RequestException as error:
-        raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
-    body = _json_or_none(response) or {}
+    response, body = token_request(
+        session or requests.Session(), accounts_url,
+        {"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
+         "redirect_uri": redirect_uri, "code": code},
+        timeout=(5, 30),
+    )
     if response.status_code != 200 or not body.get("access_token") or not body.get("refresh_token"):
         reason = body.get("error") or f"HTTP {response.status_code}"
         raise CrmAuthError(f"Zoho did not accept the authorization ({reason}). Try connecting again.", code=str(reason))

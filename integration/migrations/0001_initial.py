@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import integration.secrets
+import integration.encryption
 
 
 class Migration(migrations.Migration):
@@ -30,9 +30,9 @@ class Migration(migrations.Migration):
                 ('api_domain', models.URLField()),
                 ('accounts_url', models.URLField()),
                 ('client_id', models.CharField(max_length=200)),
-                ('client_secret', integration.secrets.EncryptedTextField()),
-                ('refresh_token', integration.secrets.EncryptedTextField()),
-                ('access_token', integration.secrets.EncryptedTextField(blank=True)),
+                ('client_secret', integration.encryption.EncryptedTextField()),
+                ('refresh_token', integration.encryption.EncryptedTextField()),
+                ('access_token', integration.encryption.EncryptedTextField(blank=True)),
                 ('access_token_expires_at', models.DateTimeField(blank=True, null=True)),
                 ('status', models.CharField(choices=[('active', 'Active'), ('disabled', 'Disabled'), ('needs_reauth', 'Needs re-authorization')], default='active', max_length=16)),
                 ('status_message', models.CharField(blank=True, max_length=500)),

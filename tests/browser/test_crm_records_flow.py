@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from customers.models import Customer, Invoice
-from tests.sandbox import sandbox_client
+from tests.sandbox import crm_records, sandbox_client
 
 from .test_erp_flow import log_in
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_finance_imports_a_crm_account_from_new_invoice(page, live_server, actors, sandbox, connection, screenshot):
-    account = next(sandbox_client(sandbox).iter_records("Accounts", fields=["Account_Name"], per_page=5))
+    account = next(crm_records(sandbox_client(sandbox), "Accounts", fields=["Account_Name"], per_page=5))
     log_in(page, live_server, actors.finance.username)
     page.goto(f"{live_server.url}/sales/invoices/new/")
     page.get_by_role("button", name="Advanced Customer Search").click()

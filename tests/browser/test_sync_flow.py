@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from customers.models import Customer
 from tests.factories import CustomerFactory
-from tests.sandbox import sandbox_client
+from tests.sandbox import crm_records, sandbox_client
 
 from .test_erp_flow import log_in
 
@@ -20,7 +20,7 @@ HOSTILE = "<script>alert(1)</script>"
 def test_save_and_sync_then_history_and_issues(page, live_server, actors, sandbox, connection, celery_worker,
                                                screenshot):
     sandbox.create_record("Accounts", {"Account_Name": HOSTILE})
-    existing = next(a for a in sandbox_client(sandbox).iter_records("Accounts", fields=["Account_Name"])
+    existing = next(a for a in crm_records(sandbox_client(sandbox), "Accounts", fields=["Account_Name"])
                     if a["Account_Name"] != HOSTILE)
     CustomerFactory(organization=actors.organization, display_name=existing["Account_Name"])
     dialogs = []

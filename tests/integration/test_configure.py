@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from integration import catalogue, configuration
-from integration.configuration import map_key
+from integration import catalogue, selectors
+from integration.forms import map_key
 from integration.models import CrmConnection, FieldMapping, ModuleConfig
 from organizations.models import CustomField
 from sync.models import SyncRun
@@ -97,7 +97,7 @@ def test_orphan_contacts_are_refused_without_accounts_and_contacts(admin):
 
 def test_only_the_crm_modules_of_the_chosen_source_are_read(sandbox):
     def read(crm_source):
-        metadata = configuration.metadata_load(client=sandbox_client(sandbox), module="customers", crm_source=crm_source)
+        metadata = selectors.metadata_load(client=sandbox_client(sandbox), module="customers", crm_source=crm_source)
         return sorted(metadata.fields), sorted(metadata.views)
 
     assert read("accounts") == (["Accounts"], ["Accounts"])

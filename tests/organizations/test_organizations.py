@@ -153,25 +153,6 @@ def test_setup_commands_create_an_organization_members_and_demo_data(db, capsys)
     call_command("create_member", org="Globex", username="hank", password="s3cret-pass", role="finance")
     membership = Membership.objects.get(user__username="hank")
     assert membership.role == "finance" and membership.user.check_password("s3cret-pass")
-    call_command("demo_data", org="Globex")
-    assert organization.customers.count() > 20
-    assert organization.vendors.count() == 10 and organization.items.count() == 10
-    assert organization.invoices.count() == 40 and organization.bills.count() == 15
-    # Running it again adds nothing.
-    call_command("demo_data", org="Globex")
-    assert organization.invoices.count() == 40
-
-
-def test_the_demo_admin_gets_the_password_kept_for_the_demo(db, settings, tmp_path):
-    from organizations.management.commands.run_demo import DEMO_ORG, DEMO_USER, Command
-    from tests.factories import UserFactory
-
-    settings.VAR_DIR = tmp_path
-    UserFactory(username=DEMO_USER)  # an admin left from earlier, with another password
-    password = Command().ensure_demo_organization()
-    membership = Membership.objects.get(user__username=DEMO_USER, organization__name=DEMO_ORG)
-    assert membership.role == "admin" and membership.user.check_password(password)
-    assert (tmp_path / "demo-admin-password").read_text() == password
 
 
 def test_setup_commands_fail_clearly(db):

@@ -9,9 +9,9 @@ import pytest
 
 from integration import services
 from integration.models import FieldMapping, ModuleConfig
-from sync import runner
+from sync.engine import run as engine
 from sync.models import SyncRun
-from tests.integration.conftest import sandbox_client
+from tests.sandbox import crm_records, sandbox_client
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def sync(config: ModuleConfig, **client_options) -> SyncRun:
     """One run in this process through the connection's own client (quick retries for the tests)."""
     config.refresh_from_db()
     client = services.client_for(config.connection, backoff_base=0.01, backoff_cap=0.05, **client_options)
-    return runner.run_now(module_config=config, trigger="instant", client=client)
+    return engine.run_now(module_config=config, trigger="instant", client=client)
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Crm:
 
     def records(self, module: str, fields: list[str]) -> dict[str, dict]:
         found = {}
-        for record in self.client().iter_records(module, fields=list(dict.fromkeys(["id", *fields]))):
+        for record in crm_records(self.client(), module, fields=list(dict.fromkeys(["id", *fields]))):
             found[record["id"]] = record
         return found
 

@@ -29,7 +29,8 @@ def main(argv: list[str]) -> int:
     from integration.crm.client import CrmClient
     from integration.models import ModuleConfig
     from organizations.models import Organization
-    from sync import runner
+    from sync.engine import run as engine
+    from sync.engine import slot
     from sync.models import RecordLink, SyncRun
 
     command = argv[0]
@@ -55,14 +56,14 @@ def main(argv: list[str]) -> int:
     config = ModuleConfig.objects.select_related("connection").get(pk=int(argv[1]))
     if command == "run":
         if "--stale" in argv:
-            long_ago = timezone.now() - runner.STALE_AFTER - datetime.timedelta(seconds=1)
+            long_ago = timezone.now() - slot.STALE_AFTER - datetime.timedelta(seconds=1)
             SyncRun.objects.filter(module_config=config, status="running").update(heartbeat_at=long_ago)
         killed = SyncRun.objects.filter(module_config=config, status="running").first()
         client = services.client_for(config.connection, backoff_base=0.01, backoff_cap=0.05)
         if "--redeliver" in argv and killed is not None:
-            run = runner.run_module(run_id=killed.pk, client=client)
+            run = engine.run_module(run_id=killed.pk, client=client)
         else:
-            run = runner.run_now(module_config=config, trigger="instant", client=client)
+            run = engine.run_now(module_config=config, trigger="instant", client=client)
         print(json.dumps({"status": run.status, "reason": run.failure_reason, "run": run.pk}))
         return 0
 

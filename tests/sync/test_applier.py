@@ -2,9 +2,11 @@
 written (a race the planner could not see, such as another process making a contact person primary)."""
 
 from customers.models import ContactPerson
-from sync import applier, planner
-from sync.adapters import CONTACT_PERSONS
-from sync.mapping import FieldSpec
+from sync.engine import applier, planner
+from sync.engine.context import AdapterRun
+from sync.engine.loading import load_page
+from sync.engine.adapters import CONTACT_PERSONS
+from sync.engine.mapping import FieldSpec
 from sync.models import RecordLink, SyncIssue, SyncRun
 from tests.factories import CustomerFactory
 
@@ -17,10 +19,10 @@ def test_a_record_the_database_refuses_is_an_issue_and_the_rest_of_the_page_is_w
     config = configure(connection, "customers", crm_source="accounts_and_contacts")
     run = SyncRun.objects.create(module_config=config, trigger="instant", status="running")
     customer = CustomerFactory(organization=connection.organization)
-    scope = applier.Scope(run=run, config=config, adapter=CONTACT_PERSONS, specs=[LAST_NAME])
+    scope = AdapterRun(run=run, config=config, adapter=CONTACT_PERSONS, specs=[LAST_NAME])
     incoming = [planner.Incoming(crm_id=f"c{n}", values={"last_name": f"Person {n}"}, parent_crm_id="a1",
                                  parent_erp_id=customer.pk) for n in range(3)]
-    data, loaded = applier.load_page(scope, incoming)
+    data, loaded = load_page(scope, incoming)
     actions = planner.plan(data)
     # Between the plan and the write, the customer got a primary contact elsewhere... and the plan
     # thinks two of these are the first.

@@ -15,10 +15,10 @@ from django.utils import timezone
 from customers.models import ContactPerson, Customer, Invoice
 from integration.models import ConnectionStatus, ModuleConfig
 from sync import importing, metrics, tasks
-from sync.filters import refresh_crm_flags
+from sync.flags import refresh_crm_flags
 from sync.models import RecordLink, SyncRun
 from tests.factories import CustomerFactory, InvoiceFactory
-from tests.sandbox import sandbox_client
+from tests.sandbox import crm_records, sandbox_client
 from vendors.models import Vendor
 
 from .conftest import configure, sync
@@ -27,7 +27,7 @@ from .conftest import configure, sync
 def account_with_contacts(sandbox):
     """A CRM account that has contacts, with them."""
     crm = sandbox_client(sandbox)
-    contacts = list(crm.iter_records("Contacts", fields=["First_Name", "Last_Name", "Account_Name"]))
+    contacts = list(crm_records(crm, "Contacts", fields=["First_Name", "Last_Name", "Account_Name"]))
     by_account = {}
     for contact in contacts:
         account = contact.get("Account_Name")
@@ -197,7 +197,7 @@ def test_a_configured_mapping_is_applied_on_import(actors, sandbox, connection):
 
 
 def test_importing_a_vendor_from_new_bill(actors, sandbox, connection):
-    vendor = next(sandbox_client(sandbox).iter_records("Vendors", fields=["Vendor_Name"]))
+    vendor = next(crm_records(sandbox_client(sandbox), "Vendors", fields=["Vendor_Name"]))
     response = actors.client_for(actors.finance).post(
         reverse("sync:crm_import", args=["vendors"]), {"crm_module": "Vendors", "crm_id": vendor["id"]})
     imported = Vendor.objects.get(organization=actors.organization)

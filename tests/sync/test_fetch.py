@@ -9,8 +9,8 @@ from crm_sandbox.process import SandboxProcess
 from crm_sandbox.schema import custom_views
 from customers.models import ContactPerson, Customer
 from integration import services
+from sync.engine.cursor import parse_time
 from sync.models import RecordLink, SyncIssue
-from sync.runner import parse_time
 from tests.factories import InvoiceFactory
 from tests.integration.conftest import sandbox_client
 
@@ -192,7 +192,7 @@ def test_a_view_past_the_page_token_window_is_read_by_searches_in_time_windows(c
     settings.CRM_ALLOW_LOOPBACK = True
     crowded_crm.reset()
     crowded_crm.config(page_token_ceiling=20, discrete_ceiling=30)
-    monkeypatch.setattr("sync.runner.SEARCH_CEILING", 30)
+    monkeypatch.setattr("sync.engine.view_windows.SEARCH_CEILING", 30)
     connection = crowded_connection(crowded_crm, actors)
     technology = next(view["id"] for view in custom_views("Accounts") if view["name"] == "Technology Accounts")
     config = configure(connection, "customers", crm_source="accounts", crm_view_id=technology)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sync.mapping import ConversionError, FieldSpec, record_to_erp, to_crm, to_erp
+from sync.engine.mapping import ConversionError, FieldSpec, record_to_erp, to_crm, to_erp
 
 NAME = FieldSpec("display_name", "Account_Name", "text", "text", max_length=10)
 EMAIL = FieldSpec("email", "Email", "email", "email", max_length=254)

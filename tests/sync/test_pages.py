@@ -6,7 +6,7 @@ from django.urls import reverse
 from customers.models import Customer
 from integration.models import ConnectionStatus, ModuleConfig
 from organizations.models import Notification
-from sync import services
+from sync import enqueue, services
 from sync.models import RecordLink, SyncIssue, SyncRun
 from tests.factories import CustomerFactory, InvoiceFactory, VendorFactory
 
@@ -37,7 +37,7 @@ def test_pause_and_resume(actors, customers_config):
     assert customers_config.paused
     page = client.get(reverse("sync:status", args=["customers"])).content.decode()
     assert "Sync is paused" in page
-    run, started, message = services.sync_now(module_config=customers_config, trigger="instant")
+    run, started, message = enqueue.sync_now(module_config=customers_config, trigger="instant")
     assert (run, started) == (None, False) and "paused" in message
     client.post(reverse("sync:resume", args=["customers"]))
     customers_config.refresh_from_db()

@@ -9,9 +9,9 @@ import copy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync import planner
-from sync.mapping import FieldSpec, round_trip, to_crm, to_erp
-from sync.planner import ErpRow, Incoming, Kind, LinkState, PlanInput
+from sync.engine import planner
+from sync.engine.mapping import FieldSpec, round_trip, to_crm, to_erp
+from sync.engine.planner import ErpRow, Incoming, Kind, LinkState, PlanInput
 
 NAME = FieldSpec("display_name", "Account_Name", "text", "text", max_length=255, two_way=True)
 PHONE = FieldSpec("phone", "Phone", "phone", "phone", max_length=50, two_way=True)

@@ -12,7 +12,9 @@ from django.utils import timezone
 from crm_sandbox.schema import USERS
 from customers.models import Customer
 from integration.models import ConnectionStatus
-from sync import runner, tasks
+from sync import tasks
+from sync.engine import run as engine
+from sync.engine import slot
 from sync.models import RecordLink, SyncRun
 from tests.factories import CustomerFactory
 from vendors.models import Vendor
@@ -35,7 +37,7 @@ def test_two_runs_claimed_at_the_same_moment_one_runs_the_other_is_skipped(conne
     def claim(run):
         try:
             barrier.wait()
-            results[run.pk] = runner.claim(run)
+            results[run.pk] = slot.claim(run)
         finally:
             db_connection.close()
 
@@ -50,14 +52,14 @@ def test_two_runs_claimed_at_the_same_moment_one_runs_the_other_is_skipped(conne
     winner = next(pk for pk, claimed in results.items() if claimed)
     loser = next(pk for pk, claimed in results.items() if not claimed)
     assert statuses[winner].status == "running"
-    assert (statuses[loser].status, statuses[loser].failure_reason) == ("skipped", runner.IN_PROGRESS_REASON)
+    assert (statuses[loser].status, statuses[loser].failure_reason) == ("skipped", slot.IN_PROGRESS_REASON)
 
 
 def test_a_run_whose_worker_died_is_reclaimed_by_the_next(connection):
     config = configure(connection, "vendors")
     dead = SyncRun.objects.create(module_config=config, trigger="scheduled", status="running",
                                   started_at=timezone.now() - datetime.timedelta(minutes=30),
-                                  heartbeat_at=timezone.now() - runner.STALE_AFTER - datetime.timedelta(seconds=5))
+                                  heartbeat_at=timezone.now() - slot.STALE_AFTER - datetime.timedelta(seconds=5))
 
     run = sync(config)
 
@@ -73,20 +75,20 @@ def test_a_live_run_is_not_reclaimed_and_its_redelivery_waits(connection):
 
     second = sync(config)
 
-    assert (second.status, second.failure_reason) == ("skipped", runner.IN_PROGRESS_REASON)
-    with pytest.raises(runner.RunBusy):
-        runner.run_module(run_id=live.pk)
+    assert (second.status, second.failure_reason) == ("skipped", slot.IN_PROGRESS_REASON)
+    with pytest.raises(slot.RunBusy):
+        engine.run_module(run_id=live.pk)
     live.refresh_from_db()
     assert live.status == "running"
 
 
 def test_a_redelivered_run_whose_worker_died_is_taken_over(connection, sandbox):
     config = configure(connection, "vendors")
-    stale = timezone.now() - runner.STALE_AFTER - datetime.timedelta(seconds=1)
+    stale = timezone.now() - slot.STALE_AFTER - datetime.timedelta(seconds=1)
     run = SyncRun.objects.create(module_config=config, trigger="scheduled", status="running",
                                  started_at=stale, heartbeat_at=stale)
 
-    finished = runner.run_module(run_id=run.pk)
+    finished = engine.run_module(run_id=run.pk)
 
     assert finished.pk == run.pk and finished.status == "succeeded"
     assert set(links_of(connection, "Vendors"))
@@ -140,12 +142,12 @@ def test_resync_fetches_one_record_again(connection, sandbox):
     crm_id, link = next(iter(links_of(connection, "Accounts").items()))
     sandbox.edit_record("Accounts", crm_id, {"Phone": "+1 555 4242"})
 
-    run = runner.resync_link(link_id=link.pk)
+    run = engine.resync_link(link_id=link.pk)
 
     assert (run.trigger, run.status, run.updated) == ("resync", "succeeded", 1)
     assert Customer.objects.get(pk=link.erp_id).phone == "+1 555 4242"
     sandbox.delete_record("Accounts", crm_id)
-    gone = runner.resync_link(link_id=link.pk)
+    gone = engine.resync_link(link_id=link.pk)
     assert gone.deleted == 1 and not Customer.objects.filter(pk=link.erp_id).exists()
 
 
@@ -167,13 +169,13 @@ def test_resync_works_on_a_paused_module_but_not_on_a_disabled_connection(connec
     config.paused = True
     config.save()
 
-    run = runner.resync_link(link_id=link.pk)
+    run = engine.resync_link(link_id=link.pk)
 
     assert run.status == "succeeded"
     assert Vendor.objects.get(pk=link.erp_id).city == "Lyon"
     connection.status = ConnectionStatus.DISABLED
     connection.save()
-    refused = runner.resync_link(link_id=link.pk)
+    refused = engine.resync_link(link_id=link.pk)
     assert refused.status == "skipped" and "disabled" in refused.failure_reason
 
 

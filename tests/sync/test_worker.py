@@ -6,7 +6,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from erp_crm.celery import app
-from sync import services
+from sync import enqueue
 from sync.models import SyncRun
 
 from .checks import links_of
@@ -24,7 +24,7 @@ def celery_worker(transactional_db):
 def test_an_instant_sync_runs_on_the_worker(connection, sandbox, celery_worker):
     config = configure(connection, "vendors")
 
-    run, started, message = services.sync_now(module_config=config, trigger="instant")
+    run, started, message = enqueue.sync_now(module_config=config, trigger="instant")
 
     assert started, message
     deadline = time.monotonic() + 60

@@ -2,8 +2,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integration import configuration, services
+from integration import selectors, services
 from integration.crm.errors import CrmError
+from integration.forms import MAP_PREFIX, ModuleConfigForm, map_key
+from integration.models import SyncModule
 from organizations.selectors import organization_for_command
 
 
@@ -12,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True)
-        parser.add_argument("--module", required=True, choices=["customers", "vendors", "items"])
+        parser.add_argument("--module", required=True, choices=SyncModule.values)
         parser.add_argument("--crm-source", choices=["accounts", "contacts", "accounts_and_contacts"])
         parser.add_argument("--include-orphan-contacts", action="store_true")
         parser.add_argument("--direction", choices=["fetch", "both"], default="fetch")
@@ -28,11 +30,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         organization = organization_for_command(options["org"])
-        connection = services.connection_for(organization)
+        connection = selectors.connection_for(organization)
         if connection is None or not connection.is_active:
             raise CommandError(f"{organization.name} has no active Zoho CRM connection.")
         module = options["module"]
-        module_config = configuration.module_config_for(connection=connection, module=module)
+        module_config = services.module_config_for(connection=connection, module=module)
         data = {
             "crm_source": options["crm_source"] or module_config.crm_source or "accounts",
             "direction": options["direction"],
@@ -42,29 +44,32 @@ class Command(BaseCommand):
             "contact_view_id": options["view"][1] if len(options["view"]) > 1 else "",
         }
         try:
-            metadata = configuration.metadata_load(client=services.client_for(connection), module=module,
-                                                   crm_source=data["crm_source"])
+            metadata = selectors.metadata_load(client=services.client_for(connection), module=module,
+                                               crm_source=data["crm_source"])
         except CrmError as error:
             raise CommandError(f"The CRM's fields and views could not be read: {error}") from error
         if options["include_orphan_contacts"]:
             data["include_orphan_contacts"] = "on"
+        self.add_mapping(data, options, module_config, metadata)
+        form = ModuleConfigForm(data, instance=module_config, metadata=metadata)
+        if not form.is_valid():
+            problems = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+            raise CommandError("The configuration was refused:\n  " + "\n  ".join(problems))
+        module_config = services.module_config_save(form=form, user=None, sync_now=options["sync_now"])
+        self.stdout.write(json.dumps(services.module_config_json(module_config), indent=2))
+
+    def add_mapping(self, data: dict, options: dict, module_config, metadata) -> None:
+        """The mapping fields of `data`: the suggested pairs (--auto-map) or none, then the --map pairs."""
         # Build the form once unbound to learn the mapping fields and the suggested pairs.
-        probe = configuration.ModuleConfigForm(initial=data, module_config=module_config, metadata=metadata)
+        probe = ModuleConfigForm(initial=data, instance=module_config, metadata=metadata)
         default_target = probe.sections[0].target
         for name, field in probe.fields.items():
-            if name.startswith(configuration.MAP_PREFIX):
+            if name.startswith(MAP_PREFIX):
                 data[name] = field.initial if options["auto_map"] else ""
         for pair in options["map"]:
             erp, _, crm = pair.partition("=")
             target, _, erp_field = erp.rpartition(".")
-            key = configuration.map_key(target or default_target, erp_field)
+            key = map_key(target or default_target, erp_field)
             if key not in probe.fields:
                 raise CommandError(f"{erp!r} is not a field that can be mapped here.")
             data[key] = crm
-        form = configuration.ModuleConfigForm(data, module_config=module_config, metadata=metadata)
-        if not form.is_valid():
-            problems = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
-            raise CommandError("The configuration was refused:\n  " + "\n  ".join(problems))
-        configuration.module_config_save(module_config=module_config, cleaned=form.cleaned_data, user=None,
-                                         sync_now=options["sync_now"])
-        self.stdout.write(json.dumps(configuration.module_config_json(module_config), indent=2))

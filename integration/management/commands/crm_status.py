@@ -2,7 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from integration.services import connection_for
+from integration.models import SyncModule
+from integration.selectors import connection_for
 from organizations.selectors import organization_for_command
 
 
@@ -46,4 +47,4 @@ class Command(BaseCommand):
 
 def _modules(connection) -> dict:
     configs = {c.module: c.configured for c in connection.module_configs.all()}
-    return {m: configs.get(m, False) for m in ("customers", "vendors", "items")}
+    return {m: configs.get(m, False) for m in SyncModule.values}

@@ -5,9 +5,9 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection as db_connection
 
-from integration.models import ModuleConfig
+from integration.models import ModuleConfig, SyncModule
 from organizations.selectors import organization_for_command
-from sync import runner
+from sync.engine import run as engine
 from sync.models import RunStatus, SyncRun, Trigger
 
 RUN_FIELDS = ["status", "trigger", "added", "updated", "deleted", "skipped", "failed", "conflicts", "pushed",
@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True)
-        parser.add_argument("--module", required=True, choices=["customers", "vendors", "items"])
+        parser.add_argument("--module", required=True, choices=SyncModule.values)
         parser.add_argument("--trigger", default=Trigger.INSTANT,
                             choices=[Trigger.INSTANT, Trigger.SCHEDULED, Trigger.INITIAL])
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             watcher = threading.Thread(target=self.show_progress, args=(run.pk, done), daemon=True)
             watcher.start()
         try:
-            result = runner.run_module(run_id=run.pk)
+            result = engine.run_module(run_id=run.pk)
         finally:
             done.set()
             if watcher:

@@ -213,63 +213,57 @@ def _plan_one(data: PlanInput, record: Incoming, candidates, unique_taken, with_
         return Action(kind=Kind.SKIP, crm_id=record.crm_id, retire=leaving, retire_record=leaving is not None,
                       issues=[Issue(kind="skipped",
                                     message="The contact's account is not synced, so it has no customer to belong to.")])
-
     if link is not None:
-        action = merge(data.specs, link.snapshot, record.values, row.values, crm_wins=data.crm_wins)
-        action.erp_id = row.erp_id
-        if _unique_clash(data, action.erp_changes, row.erp_id, unique_taken, action):
-            return action
-        if data.has_parent and record.parent_erp_id != row.parent_id:
-            action.parent_id = record.parent_erp_id
-            action.make_primary = record.parent_erp_id not in with_primary
-            if action.make_primary:
-                with_primary.add(record.parent_erp_id)
-            if action.kind == Kind.NOOP:
-                action.kind = Kind.UPDATE
-        meta = _meta(data, record)
-        action.snapshot.update(meta)
-        if action.kind == Kind.NOOP and any(link.snapshot.get(k) != v for k, v in meta.items()):
-            action.kind = Kind.UPDATE  # only the link changes (a new owner)
-        return action
+        return _plan_linked(data, record, link, row, unique_taken, with_primary)
+    action = _plan_unlinked(data, record, candidates, unique_taken, with_primary)
+    if action.kind != Kind.SKIP:
+        action.retire, action.retire_record = retire, retire_record
+    return action
 
-    # No link: our own pushed record coming back (a crash came between the CRM's write and our link),
-    # else the duplicate rule, then create.
+
+def _plan_linked(data: PlanInput, record: Incoming, link: LinkState, row: ErpRow, unique_taken,
+                 with_primary) -> Action:
+    """A record with a link: the three-way merge, a contact person's move to another customer, a new owner."""
+    action = merge(data.specs, link.snapshot, record.values, row.values, crm_wins=data.crm_wins)
+    action.erp_id = row.erp_id
+    if _unique_clash(data, action.erp_changes, row.erp_id, unique_taken, action):
+        return action
+    if data.has_parent and record.parent_erp_id != row.parent_id:
+        action.parent_id = record.parent_erp_id
+        action.make_primary = record.parent_erp_id not in with_primary
+        if action.make_primary:
+            with_primary.add(record.parent_erp_id)
+        if action.kind == Kind.NOOP:
+            action.kind = Kind.UPDATE
+    meta = _meta(data, record)
+    action.snapshot.update(meta)
+    if action.kind == Kind.NOOP and any(link.snapshot.get(k) != v for k, v in meta.items()):
+        action.kind = Kind.UPDATE  # only the link changes (a new owner)
+    return action
+
+
+def _plan_unlinked(data: PlanInput, record: Incoming, candidates, unique_taken, with_primary) -> Action:
+    """A record without a link: our own pushed record coming back (a crash came between the CRM's write and
+    our link), else the duplicate rule, else a new ERP record."""
     snapshot = {**record.values, **_meta(data, record)}
     if record.erp_ref is not None and record.erp_ref in data.own:
         data.own.discard(record.erp_ref)
-        current = data.rows[record.erp_ref].values
-        changes = {k: v for k, v in record.values.items() if current.get(k, MISSING) != v}
-        action = Action(kind=Kind.LINK, crm_id=record.crm_id, erp_id=record.erp_ref, erp_changes=changes,
-                        snapshot=snapshot, retire=retire, retire_record=retire_record)
-        _unique_clash(data, changes, record.erp_ref, unique_taken, action)
-        return action
-    match = None
-    if data.duplicate_field is not None:
-        key = normalise(record.values.get(data.duplicate_field))
-        found = candidates.get(key) if key else None
-        match = found[0] if found else None
-    if match is not None:
-        existing = data.rows.get(match)
-        name = _label(existing) if existing else f"#{match}"
+        return _link_to(data, record, record.erp_ref, snapshot, unique_taken)
+    key = normalise(record.values.get(data.duplicate_field)) if data.duplicate_field is not None else ""
+    found = candidates.get(key) if key else None
+    if found:
+        match = found[0]
         if data.duplicate_action == "skip":
-            return Action(kind=Kind.SKIP, crm_id=record.crm_id, erp_id=match, issues=[Issue(
-                kind="skipped", field=data.duplicate_field or "",
-                crm_value=record.values.get(data.duplicate_field), erp_value=name,
-                message=f"A record with the same {data.duplicate_field} already exists in the ERP ({name}); "
-                        "the duplicate rule is Skip, so neither was changed.")])
+            return _skip_duplicate(data, record, match)
         if data.duplicate_action == "overwrite":
-            candidates[normalise(record.values.get(data.duplicate_field))].remove(match)
-            current = existing.values if existing else {}
-            changes = {k: v for k, v in record.values.items() if current.get(k, MISSING) != v}
-            action = Action(kind=Kind.LINK, crm_id=record.crm_id, erp_id=match, erp_changes=changes,
-                            snapshot=snapshot, retire=retire, retire_record=retire_record)
-            if _unique_clash(data, changes, match, unique_taken, action):
-                return action
-            if data.has_parent and existing is not None and existing.parent_id != record.parent_erp_id:
+            found.remove(match)
+            action = _link_to(data, record, match, snapshot, unique_taken)
+            existing = data.rows.get(match)
+            if action.kind != Kind.ERROR and data.has_parent and existing is not None \
+                    and existing.parent_id != record.parent_erp_id:
                 action.parent_id = record.parent_erp_id
             return action
-    action = Action(kind=Kind.CREATE, crm_id=record.crm_id, erp_changes=dict(record.values), snapshot=snapshot,
-                    retire=retire, retire_record=retire_record)
+    action = Action(kind=Kind.CREATE, crm_id=record.crm_id, erp_changes=dict(record.values), snapshot=snapshot)
     if _unique_clash(data, action.erp_changes, None, unique_taken, action):
         return action
     if data.has_parent:
@@ -277,6 +271,26 @@ def _plan_one(data: PlanInput, record: Incoming, candidates, unique_taken, with_
         action.make_primary = record.parent_erp_id not in with_primary
         with_primary.add(record.parent_erp_id)
     return action
+
+
+def _link_to(data: PlanInput, record: Incoming, erp_id: int, snapshot: dict, unique_taken) -> Action:
+    """Link an unlinked ERP record and take the CRM's values where they differ."""
+    existing = data.rows.get(erp_id)
+    current = existing.values if existing else {}
+    changes = {k: v for k, v in record.values.items() if current.get(k, MISSING) != v}
+    action = Action(kind=Kind.LINK, crm_id=record.crm_id, erp_id=erp_id, erp_changes=changes, snapshot=snapshot)
+    _unique_clash(data, changes, erp_id, unique_taken, action)
+    return action
+
+
+def _skip_duplicate(data: PlanInput, record: Incoming, match: int) -> Action:
+    existing = data.rows.get(match)
+    name = _label(existing) if existing else f"#{match}"
+    return Action(kind=Kind.SKIP, crm_id=record.crm_id, erp_id=match, issues=[Issue(
+        kind="skipped", field=data.duplicate_field or "",
+        crm_value=record.values.get(data.duplicate_field), erp_value=name,
+        message=f"A record with the same {data.duplicate_field} already exists in the ERP ({name}); "
+                "the duplicate rule is Skip, so neither was changed.")])
 
 
 def _unique_clash(data: PlanInput, changes: dict, erp_id: int | None, taken: dict, action: Action) -> bool:

@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from integration.catalogue import DEFAULT_MAPS, ITEM_TYPE_FROM_CRM, erp_fields, picklist_values
-from integration.crm.errors import CrmInvalidData
 
 TEXT_KINDS = {"text", "textarea", "email", "phone", "url"}
 # Decimal columns of the ERP models a mapping may write: (max_digits, decimal_places).
@@ -339,16 +338,3 @@ def specs_for(
             crm_choices=tuple(picklist_values(meta.get(crm_field) or {})),
         ))
     return specs
-
-
-def ensure_crm_field(client, module: str, api_name: str, definition: dict, *, fields: list[dict]) -> None:
-    """Create the CRM field `api_name` (from `definition`) in `module` unless `fields`, the module's field
-    metadata, has it. A refusal is fine when the field is there after all (another worker made it in the
-    meantime); otherwise it raises CrmInvalidData with the CRM's reason."""
-    if any(f.get("api_name") == api_name for f in fields):
-        return
-    result = client.create_field(module, definition)
-    if result.ok or any(f.get("api_name") == api_name for f in client.fields(module)):
-        return
-    raise CrmInvalidData(f"The CRM refused to create the field {definition['field_label']} in {module}: "
-                         f"{result.code} {result.message}".rstrip() + ".")

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 
+import requests
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from crm_sandbox.app import DEFAULT_CLIENT_ID as SANDBOX_CLIENT_ID
 from crm_sandbox.app import DEFAULT_CLIENT_SECRET as SANDBOX_CLIENT_SECRET
-from crm_sandbox.app import DEFAULT_REFRESH_TOKEN as SANDBOX_REFRESH_TOKEN
+from demo.services import demo_connect
 from organizations.models import Organization
 from organizations.services import member_create, organization_create
 
@@ -90,12 +91,6 @@ class Command(BaseCommand):
     def connect_demo(self, sandbox_url: str) -> None:
         """Connect the demo organization to the sandbox, configure the three modules and sync them once,
         so the first visit shows CRM customers, contact persons, vendors, items and a sync history."""
-        import requests
-
-        from integration import services
-        from integration.crm.client import CrmClient
-        from sync import runner
-
         for _ in range(100):
             try:
                 requests.get(f"{sandbox_url}/__sandbox__/health", timeout=1)
@@ -103,29 +98,10 @@ class Command(BaseCommand):
             except requests.RequestException:
                 time.sleep(0.1)
         organization = Organization.objects.get(name=DEMO_ORG)
-        if services.connection_for(organization) is not None:
-            return
         try:
-            client = CrmClient(api_domain=sandbox_url, accounts_url=sandbox_url, client_id=SANDBOX_CLIENT_ID,
-                               client_secret=SANDBOX_CLIENT_SECRET, refresh_token=SANDBOX_REFRESH_TOKEN,
-                               allow_loopback=True)
-            services.connection_create(
-                organization=organization, user=None, crm_org=client.org(), api_domain=sandbox_url,
-                accounts_url=sandbox_url, client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET,
-                refresh_token=SANDBOX_REFRESH_TOKEN, crm_users=client.users(),
-            )
-            quiet = {"stdout": open(os.devnull, "w")}  # noqa: SIM115 - closed with the process
-            call_command("crm_configure", org=DEMO_ORG, module="customers", crm_source="accounts_and_contacts",
-                         include_orphan_contacts=True, direction="both", duplicate_action="overwrite", auto_map=True,
-                         **quiet)
-            call_command("crm_configure", org=DEMO_ORG, module="vendors", direction="both",
-                         duplicate_action="overwrite", auto_map=True, **quiet)
-            call_command("crm_configure", org=DEMO_ORG, module="items", direction="fetch", duplicate_key="name",
-                         duplicate_action="overwrite", auto_map=True, **quiet)
-            for config in services.connection_for(organization).module_configs.all():
-                run = runner.run_now(module_config=config, trigger="initial")
-                self.stdout.write(f"First sync of {config.module}: {run.status}, {run.added} added, "
-                                  f"{run.updated} updated, {run.pushed} pushed.")
+            with open(os.devnull, "w") as devnull:
+                for line in demo_connect(organization=organization, sandbox_url=sandbox_url, quiet={"stdout": devnull}):
+                    self.stdout.write(line)
         except Exception as error:  # noqa: BLE001 - the demo still runs; connecting by hand works too
             self.stderr.write(f"The demo could not connect to the CRM sandbox by itself ({error}); "
                               "use Settings → Zoho Apps → Connect.")

@@ -1,0 +1,225 @@
+"""Writing plans: one page of actions in one database transaction, with bulk writes.
+
+`apply_page` writes the actions, the run's counters and the module's cursor together, so a crash loses
+at most the page in flight and replaying it is harmless (the plan of a replay is all no-ops). A record
+the database refuses becomes a SyncIssue and the rest of the page is still written.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from ..flags import mark_linked
+from ..models import IssueKind, RecordLink, SyncIssue
+from . import planner
+from .bulk import insert_rows, update_rows
+from .context import AdapterRun
+from .deletions import retire_links
+from .loading import PageRows
+from .mapping import model_field_name, write_erp
+from .owners import follow_owner
+from .planner import Action, Kind, LinkState, PlanInput
+from .progress import Counts, issue_for, record_progress
+
+log = logging.getLogger("sync")
+
+
+def _validation_message(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+@dataclass
+class _Prepared:
+    action: Action
+    obj: object
+    fields: set[str]
+    link: RecordLink
+    new_link: bool = False
+
+    def unsaved(self) -> None:
+        """Forget primary keys a rolled-back write handed out, so that writing again inserts."""
+        if self.action.kind == Kind.CREATE:
+            self.obj.pk = None
+            self.obj._state.adding = True
+        if self.new_link:
+            self.link.pk = None
+            self.link._state.adding = True
+
+
+@dataclass
+class _Sorted:
+    """A page's actions as the writes need them."""
+
+    counts: Counts
+    issues: list[SyncIssue] = field(default_factory=list)
+    prepared: list[_Prepared] = field(default_factory=list)
+    retired: list[tuple[LinkState, bool]] = field(default_factory=list)
+
+
+def _stored_snapshot(action: Action, deferred_push: bool) -> dict:
+    """A fetch leaves fields the ERP must still push at their base value: the push step sees them changed."""
+    snapshot = dict(action.snapshot)
+    if deferred_push:
+        for name in action.push:
+            if name in action.base:
+                snapshot[name] = action.base[name]
+            else:
+                snapshot.pop(name, None)
+    return snapshot
+
+
+def apply_page(
+    scope: AdapterRun, data: PlanInput, rows: PageRows, actions: list[Action], *,
+    cursor: dict | None = None, progress: int = 0, deferred_push: bool = True, report: bool = True,
+) -> Counts:
+    """Write one page's plan; call inside the transaction that loaded it. `cursor` (the module config's
+    whole crm_cursor) is saved with the page; `deferred_push` says that ERP-side changes found here are
+    pushed later by the push step (a fetch) rather than already sent (a push). With `report=False` the
+    caller writes the counts (and cursor) with record_progress itself, in the same transaction."""
+    now = timezone.now()
+    page = _sort(scope, rows, actions, Counts(done=progress), now=now, deferred_push=deferred_push)
+    retire_links(scope, page.retired, now=now)
+    page.counts.add(_write_all(scope, page, now))
+    if page.retired:  # a record may have left one link for another in this page: the flag follows the new one
+        mark_linked(scope.adapter.model, [item.obj.pk for item in page.prepared if item.obj.pk is not None], True)
+    SyncIssue.objects.bulk_create(page.issues, batch_size=500)
+    if report:
+        record_progress(scope, page.counts, cursor=cursor, now=now)
+    return page.counts
+
+
+def _sort(scope: AdapterRun, rows: PageRows, actions: list[Action], counts: Counts, *, now,
+          deferred_push: bool) -> _Sorted:
+    """Count what is not written, prepare what is, and collect the issues and the links records leave."""
+    page = _Sorted(counts=counts)
+    for action in actions:
+        if action.kind == Kind.NOOP:
+            continue
+        if action.kind in (Kind.ERROR, Kind.SKIP):
+            if action.kind == Kind.ERROR:
+                counts.failed += 1
+            else:
+                counts.skipped += 1
+            page.issues += [issue_for(scope, action, issue) for issue in action.issues]
+            if action.kind == Kind.SKIP and action.retire is not None:
+                page.retired.append((action.retire, action.retire_record))
+            continue
+        item = _prepare(scope, rows, action, now, deferred_push)
+        if isinstance(item, SyncIssue):
+            counts.failed += 1
+            page.issues.append(item)
+            continue
+        if action.retire is not None:
+            page.retired.append((action.retire, action.retire_record))
+        page.prepared.append(item)
+        counts.conflicts += sum(1 for issue in action.issues if issue.kind == "conflict")
+        page.issues += [issue_for(scope, action, issue) for issue in action.issues]
+    return page
+
+
+def _write_all(scope: AdapterRun, page: _Sorted, now) -> Counts:
+    try:
+        with transaction.atomic():
+            return _write(scope, page.prepared, now)
+    except DatabaseError as error:
+        # One record the database refuses (a race with a person editing, a value the checks missed)
+        # must not sink the page: write the records one by one and report the ones that fail.
+        log.warning("page write failed (%s); writing record by record", error)
+    written = Counts()
+    for item in page.prepared:
+        item.unsaved()
+        try:
+            with transaction.atomic():
+                written.add(_write(scope, [item], now))
+        except DatabaseError as record_error:
+            item.unsaved()
+            written.failed += 1
+            page.issues.append(issue_for(scope, item.action, planner.Issue(
+                kind=IssueKind.ERROR, message=f"The database refused the record: {record_error}"[:2000])))
+    return written
+
+
+def _prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_push: bool):
+    adapter = scope.adapter
+    creating = action.kind == Kind.CREATE
+    obj = adapter.new(scope.organization) if creating else rows.objects[action.erp_id]
+    fields = _apply_changes(scope, rows, action, obj, creating)
+    if fields or creating:
+        try:
+            adapter.validate(obj)
+        except ValidationError as error:
+            return issue_for(scope, action, planner.Issue(
+                kind=IssueKind.ERROR, message=f"The ERP refused the record: {_validation_message(error)}"))
+    link = rows.links.get(action.crm_id)
+    if link is None or link.erp_model != adapter.erp_model or action.retire is not None:
+        link = RecordLink(connection_id=scope.config.connection_id, crm_module=adapter.crm_module, crm_id=action.crm_id,
+                          erp_model=adapter.erp_model, erp_id=action.erp_id or 0,
+                          origin="crm" if creating else "erp")
+    pending = deferred_push and bool(action.push)
+    link.synced_snapshot = _stored_snapshot(action, pending)
+    link.crm_modified_time = action.modified or link.crm_modified_time
+    link.crm_deleted_at = None
+    if not pending or link.pk is None:
+        link.last_synced_at = now
+    if fields - {"crm_linked"}:
+        fields.add("updated_at")
+        obj.updated_at = now
+    return _Prepared(action=action, obj=obj, fields=fields, link=link, new_link=link.pk is None)
+
+
+def _apply_changes(scope: AdapterRun, rows: PageRows, action: Action, obj, creating: bool) -> set[str]:
+    """Set the action's changes on the ERP object (not saved); returns the model fields it changed."""
+    by_name = scope.by_name
+    fields: set[str] = set()
+    for name, value in action.erp_changes.items():
+        write_erp(by_name[name], obj, value)
+        fields.add(model_field_name(by_name[name]))
+    if action.parent_id is not None and obj.customer_id != action.parent_id:
+        obj.customer_id = action.parent_id
+        obj.is_primary = action.make_primary
+        fields |= {"customer", "is_primary"}
+    if hasattr(obj, "owner_id") and planner.OWNER_KEY in action.snapshot:
+        follow_owner(owners=scope.owners, link=rows.links.get(action.crm_id), erp_model=scope.adapter.erp_model,
+                     action=action, obj=obj, fields=fields, creating=creating)
+    if hasattr(obj, "crm_linked") and not obj.crm_linked:
+        # What the "CRM Customers/Vendors" views filter on, set with the link rather than by a sweep
+        # after the run: a first sync would otherwise write every new row twice.
+        obj.crm_linked = True
+        if not creating:
+            fields.add("crm_linked")
+    before = getattr(obj, "display_name", None)
+    scope.adapter.derive(obj)
+    if getattr(obj, "display_name", None) != before:
+        fields.add("display_name")
+    return fields
+
+
+def _write(scope: AdapterRun, items: list[_Prepared], now) -> Counts:
+    counts = Counts()
+    model = scope.adapter.model
+    new = [item for item in items if item.obj.pk is None]
+    changed = [item for item in items if item.obj.pk is not None and item.fields]
+    if new:
+        insert_rows(model, [item.obj for item in new], now=now)
+        counts.added += len(new)
+    if changed:
+        fields = sorted(set().union(*(item.fields for item in changed)))
+        update_rows(model, [item.obj for item in changed], fields)
+    counts.updated += sum(1 for item in changed if item.action.kind != Kind.LINK and item.fields != {"crm_linked"})
+    counts.updated += sum(1 for item in items if item.action.kind == Kind.LINK)
+    for item in items:
+        item.link.erp_id = item.obj.pk
+    new_links = [item.link for item in items if item.link.pk is None]
+    old_links = [item.link for item in items if item.link.pk is not None]
+    if new_links:
+        insert_rows(RecordLink, new_links, now=now)
+    if old_links:
+        update_rows(RecordLink, old_links, ["synced_snapshot", "crm_modified_time", "last_synced_at", "crm_deleted_at"])
+    return counts

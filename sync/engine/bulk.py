@@ -1,0 +1,122 @@
+"""Bulk SQL for pages of hundreds of rows: COPY for inserts, pipelined updates, relaxed commits, and the
+planner statistics a large first load needs. Nothing here knows the sync's rules."""
+
+from __future__ import annotations
+
+import logging
+from operator import attrgetter
+
+from django.db import DatabaseError
+from django.db import connection as db_connection
+from django.db.models import JSONField
+
+log = logging.getLogger("sync")
+
+STATISTICS_AFTER = 5000  # rows added by a fetch after which the database's planner statistics are refreshed
+
+
+def update_rows(model, objects: list, names: list[str]) -> None:
+    """bulk_update without its CASE expressions, whose building costs milliseconds per row in Python: one
+    parametrised UPDATE per row, sent together (psycopg pipelines them). Fields are set as they are on
+    the objects; auto_now is not applied (the callers stamp updated_at themselves)."""
+    if not objects:
+        return
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    quote = db_connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    rows = [[field.get_db_prep_save(getattr(obj, field.attname), db_connection) for field in fields] + [obj.pk]
+            for obj in objects]
+    with db_connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def insert_rows(model, objects: list, *, now) -> None:
+    """bulk_create, and on PostgreSQL the same through COPY: a first sync inserts hundreds of thousands of
+    rows, and building them as parameter arrays costs more Python time than the database spends storing
+    them. Primary keys are taken from the table's sequence first, so the objects have them afterwards."""
+    if not objects:
+        return
+    if db_connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=500)
+        return
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    stamped = [f.attname for f in fields if getattr(f, "auto_now", False)]
+    created = [f.attname for f in fields if getattr(f, "auto_now_add", False)]
+    for obj in objects:
+        for name in stamped:
+            setattr(obj, name, now)
+        for name in created:
+            if getattr(obj, name) is None:
+                setattr(obj, name, now)
+    try:
+        _copy_rows(meta, fields, objects)
+    except DatabaseError:
+        for obj in objects:
+            obj.pk = None  # not saved: a retry inserts them afresh
+        raise
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = db_connection.alias
+
+
+def _copy_rows(meta, fields: list, objects: list) -> None:
+    from psycopg.types.json import Jsonb
+
+    with db_connection.wrap_database_errors, db_connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, len(objects)])
+        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+            obj.pk = pk
+        columns = ", ".join(db_connection.ops.quote_name(f.column) for f in fields)
+        values_of = attrgetter(*(f.attname for f in fields))
+        json_columns = [n for n, f in enumerate(fields) if isinstance(f, JSONField)]
+        with cursor.cursor.copy(f"COPY {db_connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objects:
+                row = list(values_of(obj))
+                for n in json_columns:
+                    if row[n] is not None:
+                        row[n] = Jsonb(row[n])
+                copy.write_row(row)
+
+
+def relaxed_commit() -> None:
+    """A page's commit need not wait for the disk: should the database server itself crash, it loses the
+    last pages together with the cursor that counted them, and the next run replays them harmlessly."""
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+class TableGrowth:
+    """While a fetch adds many rows (a first sync), keep PostgreSQL's planner statistics up with the
+    tables' growth rather than wait for autovacuum (which may be slow, or off): with statistics that
+    still say "empty", the planner scans whole indexes in the per-page lookups and nests loops in the
+    queries that follow, and a sync slows down as it goes. Refreshed each time the rows added double,
+    so a few times per run, and once more when the fetch is over if it grew by a quarter since."""
+
+    def __init__(self, tables: set[str]):
+        self.tables = tables
+        self.added = 0  # rows added by this run's fetch so far
+        self.analyzed_at = 0  # rows added when the statistics were last refreshed
+
+    def grew(self, rows: int) -> None:
+        self.added += rows
+        self._refresh()
+
+    def fetch_done(self) -> None:
+        if self.added > self.analyzed_at * 1.25:
+            self.analyzed_at = 0
+            self._refresh()
+
+    def _refresh(self) -> None:
+        if self.added < max(STATISTICS_AFTER, self.analyzed_at * 2) or db_connection.vendor != "postgresql":
+            return
+        self.analyzed_at = self.added
+        try:
+            with db_connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {', '.join(sorted(self.tables))}")
+        except DatabaseError as error:  # not the tables' owner: autovacuum will do it
+            log.info("could not analyze %s: %s", self.tables, error)

@@ -1,0 +1,144 @@
+"""Fetch (CRM → ERP): every record of a CRM module modified since the module's cursor, a page at a time.
+
+Without a view the listing is sorted by Modified_Time, so the cursor advances with each committed page,
+and a page_token chain that reaches the CRM's 100,000-record window starts again from the last time
+seen. A custom view cannot be sorted: the pass keeps its starting cursor until it is complete, and a
+view with more changes than one chain reaches is read again by searches within the view for
+modification-time windows (`view_windows`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+from contextlib import closing
+
+from django.utils import timezone
+
+from integration.crm.client import CrmPaginationLimit
+from integration.crm.errors import CrmError, CrmInvalidData
+
+from ..models import SyncRun
+from . import cursor, erp_id
+from .adapters import CrmModuleRead
+from .context import RunContext
+from .cursor import ONE_SECOND, latest_time
+from .incoming import apply_records
+from .progress import Counts, record_progress
+from .view_windows import read_view_by_windows
+
+log = logging.getLogger("sync")
+
+CHAIN_CEILING = 100_000  # a page_token chain ends at this record; start a new one before
+
+
+class _Restart(Exception):
+    """Start a new page_token chain from the last time seen."""
+
+
+def signature(ctx: RunContext, read: CrmModuleRead) -> str:
+    """What the records fetched so far depend on: when it changes, the next pass starts over."""
+    fields = sorted(set(ctx.fetch_fields(read)) - {erp_id.FIELD})
+    parts = {"view": read.view_id, "fields": fields, "adapters": [a.name for a in read.adapters]}
+    if read.routes_by_account:
+        parts["accounts_view"] = ctx.config.crm_view_id
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
+    """The phase, for one CRM module."""
+    module = read.crm_module
+    state = ctx.state(module)
+    current = signature(ctx, read)
+    if state.get("signature") != current:
+        state = cursor.start_over(state, current)
+    state.setdefault(cursor.DELETED, cursor.iso(ctx.run.started_at or timezone.now()))
+    start = cursor.parse_time(state.get(cursor.MODIFIED))
+    if start is None:
+        _count(ctx, module, read.view_id)
+    fields = ctx.fetch_fields(read)
+    since = cursor.since(state, cursor.MODIFIED)
+    if read.view_id:
+        _fetch_view(ctx, read, state, start, since, fields)
+    else:
+        _fetch_sorted(ctx, read, state, start, since, fields)
+
+
+def _count(ctx: RunContext, module: str, view_id: str) -> None:
+    """The number of records a full pass will read, for the progress bar (one cheap call)."""
+    try:
+        total = ctx.client.count(module, cvid=view_id or None)
+    except CrmInvalidData:
+        return
+    run = ctx.run
+    SyncRun.objects.filter(pk=run.pk).update(progress_total=(run.progress_total or 0) + total)
+    run.progress_total = (run.progress_total or 0) + total
+
+
+def _pass_done(ctx: RunContext, read: CrmModuleRead, state: dict) -> None:
+    record_progress(ctx.adapter_run(read.adapters[0]), Counts(), cursor=ctx.cursor_with(read.crm_module, state))
+
+
+def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str]) -> None:
+    """Sorted by Modified_Time: the cursor advances with each committed page, and a chain that reaches
+    the 100,000-record window starts again from the last time seen."""
+    latest = start
+    while True:
+        in_chain = 0
+        try:
+            pages = ctx.client.read_ahead(ctx.client.iter_pages(
+                read.crm_module, fields=fields, sort_by="Modified_Time", sort_order="asc",
+                modified_since=since, window=CHAIN_CEILING))
+            with closing(pages):
+                for page in pages:
+                    page_latest = latest_time(page.records)
+                    if page_latest is not None:
+                        latest = max(latest, page_latest) if latest else page_latest
+                        cursor.advance(state, cursor.MODIFIED, latest, complete=False)
+                    apply_records(ctx, read, page.records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
+                    in_chain += len(page.records)
+                    if page.window_full:
+                        raise _Restart
+            if latest is not None:
+                cursor.advance(state, cursor.MODIFIED, latest, complete=True)
+                _pass_done(ctx, read, state)
+            return
+        except (CrmPaginationLimit, _Restart):
+            since = _restart_from(read, latest, since, in_chain)
+
+
+def _restart_from(read: CrmModuleRead, latest, since, in_chain: int) -> datetime.datetime:
+    restart = latest - ONE_SECOND if latest else None
+    if restart is None or (since is not None and restart <= since):
+        raise CrmError(
+            f"More than {CHAIN_CEILING} {read.crm_module} records share one modification time; "
+            "the CRM's paging cannot get past them.") from None
+    log.info("%s: page_token window reached after %s records; restarting from %s", read.crm_module, in_chain, restart)
+    return restart
+
+
+def _fetch_view(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str]) -> None:
+    """A custom view cannot be sorted: keep the pass-start cursor until the pass is complete (a crash
+    replays the pass, harmlessly), then move it to the largest time seen. A view with more changed
+    records than one page_token chain reaches is read again by searches in time windows."""
+    largest = start
+    try:
+        pages = ctx.client.read_ahead(ctx.client.iter_pages(
+            read.crm_module, fields=fields, cvid=read.view_id, modified_since=since, window=CHAIN_CEILING))
+        with closing(pages):
+            for page in pages:
+                page_latest = latest_time(page.records)
+                if page_latest is not None:
+                    largest = max(largest, page_latest) if largest else page_latest
+                apply_records(ctx, read, page.records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
+                if page.window_full:
+                    raise CrmPaginationLimit("page_token window reached")
+    except CrmPaginationLimit:
+        log.info("%s: the view has more changes than a page_token chain reaches; reading it by time windows",
+                 read.crm_module)
+        largest = read_view_by_windows(ctx, read, state, since, fields)
+    if largest is not None:
+        cursor.advance(state, cursor.MODIFIED, largest, complete=True)
+    _pass_done(ctx, read, state)

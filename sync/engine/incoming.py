@@ -1,0 +1,72 @@
+"""CRM records into the ERP, one page at a time, whatever brought them (a listing, a search, one record,
+an import): route each to its adapter, convert it under the mapping, load what the planner needs,
+plan, and write, in one transaction with the cursor."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from . import erp_id, planner
+from .adapters import CONTACT_PERSONS, CONTACTS, Adapter, CrmModuleRead
+from .applier import apply_page
+from .bulk import relaxed_commit
+from .context import RunContext
+from .cursor import parse_time
+from .loading import load_page, parents_for
+from .mapping import record_to_erp
+from .planner import Incoming
+from .progress import Counts, record_progress
+
+
+def _lookup_id(value) -> str | None:
+    """The id of a lookup field's value ({"id": ..., "name": ...}), if it has one."""
+    return str(value.get("id")) if isinstance(value, dict) and value.get("id") else None
+
+
+def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[str, int]) -> Incoming:
+    """One CRM record as the planner takes it: its values converted under the mapping, with what failed."""
+    values, errors = record_to_erp(ctx.specs(adapter), record)
+    account_id = _lookup_id(record.get("Account_Name")) if adapter.has_parent else None
+    return Incoming(
+        erp_ref=erp_id.parse(record.get(erp_id.FIELD), organization_id=ctx.connection.organization_id,
+                             erp_model=adapter.erp_model),
+        crm_id=str(record.get("id")), values=values, errors=errors, modified=parse_time(record.get("Modified_Time")),
+        owner_id=_lookup_id(record.get("Owner")),
+        parent_crm_id=account_id, parent_erp_id=parents.get(account_id) if account_id else None,
+    )
+
+
+def _route(ctx: RunContext, read: CrmModuleRead, records: list[dict]):
+    """Records per adapter: a contact with a synced account becomes a contact person, one without an
+    individual customer (when orphans are included; else a contact person that is skipped, saying why).
+    Returns (adapter name -> (adapter, records), CRM account id -> ERP customer id)."""
+    groups: dict[str, tuple[Adapter, list[dict]]] = {a.name: (a, []) for a in read.adapters}
+    if not read.routes_by_account:
+        groups[read.adapters[0].name][1].extend(records)
+        return groups, {}
+    accounts = {_lookup_id(r.get("Account_Name")) for r in records} - {None}
+    parents = parents_for(connection=ctx.connection, account_ids=accounts)
+    for record in records:
+        has_parent = _lookup_id(record.get("Account_Name")) in parents
+        target = CONTACT_PERSONS if has_parent or CONTACTS.name not in groups else CONTACTS
+        groups[target.name][1].append(record)
+    return groups, parents
+
+
+def apply_records(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, cursor: dict | None) -> Counts:
+    """One page: route, convert, load, plan and write, in one transaction with the cursor."""
+    total = Counts()
+    with transaction.atomic():
+        relaxed_commit()
+        groups, parents = _route(ctx, read, records)
+        for adapter, rows in groups.values():
+            if not rows:
+                continue
+            scope = ctx.adapter_run(adapter)
+            incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
+            data, loaded = load_page(scope, incoming)
+            actions = planner.plan(data)
+            total.add(apply_page(scope, data, loaded, actions, progress=len(rows), report=False))
+        record_progress(ctx.adapter_run(read.adapters[0]), total, cursor=cursor)
+    ctx.growth.grew(total.added)
+    return total

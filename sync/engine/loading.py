@@ -1,0 +1,119 @@
+"""Reading what the planner needs for one page, in a handful of queries: the records' links, their ERP
+rows, the ERP records our own pushed records name, duplicate candidates, SKUs in use, and the parent
+customers of contact persons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models.functions import Lower, Trim
+
+from customers.models import ContactPerson
+from integration.models import ErpModel
+
+from ..models import RecordLink
+from . import planner
+from .adapters import linked_subquery
+from .context import AdapterRun
+from .mapping import read_erp
+from .planner import ErpRow, Incoming, LinkState, PlanInput
+
+
+@dataclass
+class PageRows:
+    """The database rows behind a PlanInput, kept to write the plan."""
+
+    links: dict[str, RecordLink] = field(default_factory=dict)
+    objects: dict[int, object] = field(default_factory=dict)
+
+    def add(self, scope: AdapterRun, data: PlanInput, obj) -> None:
+        self.objects[obj.pk] = obj
+        data.rows[obj.pk] = erp_row(scope, obj)
+
+
+def link_state(link: RecordLink) -> LinkState:
+    return LinkState(erp_model=link.erp_model, erp_id=link.erp_id, origin=link.origin,
+                     snapshot=dict(link.synced_snapshot or {}), link_id=link.pk)
+
+
+def erp_row(scope: AdapterRun, obj) -> ErpRow:
+    return ErpRow(
+        erp_id=obj.pk, values={spec.erp_field: read_erp(spec, obj) for spec in scope.specs},
+        parent_id=getattr(obj, "customer_id", None), is_primary=getattr(obj, "is_primary", False),
+        label=scope.adapter.label(obj),
+    )
+
+
+def parents_for(*, connection, account_ids: set[str]) -> dict[str, int]:
+    """CRM account id -> the ERP customer it is linked to (live links only)."""
+    if not account_ids:
+        return {}
+    return dict(RecordLink.objects.filter(
+        connection=connection, crm_module="Accounts", erp_model=ErpModel.CUSTOMER, crm_id__in=account_ids,
+        crm_deleted_at__isnull=True,
+    ).values_list("crm_id", "erp_id"))
+
+
+def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, PageRows]:
+    adapter, connection = scope.adapter, scope.connection
+    rows = PageRows()
+    ids = [record.crm_id for record in incoming]
+    for link in RecordLink.objects.filter(connection=connection, crm_module=adapter.crm_module, crm_id__in=ids):
+        rows.links[link.crm_id] = link
+    mine = [link.erp_id for link in rows.links.values() if link.erp_model == adapter.erp_model]
+    queryset = adapter.queryset(scope.organization)
+    rows.objects = queryset.in_bulk(mine) if mine else {}
+    data = PlanInput(
+        specs=scope.specs, erp_model=adapter.erp_model, crm_wins=adapter.crm_wins, incoming=incoming,
+        links={crm_id: link_state(link) for crm_id, link in rows.links.items()},
+        rows={pk: erp_row(scope, obj) for pk, obj in rows.objects.items()},
+        duplicate_field=adapter.duplicate_field(scope.config), duplicate_action=scope.config.duplicate_action,
+        unique_field=adapter.unique_field, has_parent=adapter.has_parent,
+    )
+    unlinked = [record for record in incoming if record.crm_id not in rows.links and not record.errors]
+    unlinked_rows = queryset.exclude(linked_subquery(connection=connection, adapter=adapter))
+    _load_own(scope, data, rows, unlinked, unlinked_rows)
+    _load_candidates(scope, data, rows, unlinked, unlinked_rows)
+    _load_unique(scope, data, rows, incoming, queryset)
+    if adapter.has_parent:
+        parent_ids = {record.parent_erp_id for record in incoming if record.parent_erp_id}
+        data.parents_with_primary = set(ContactPerson.objects.filter(
+            customer_id__in=parent_ids, is_primary=True).values_list("customer_id", flat=True))
+    return data, rows
+
+
+def _load_own(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], unlinked_rows) -> None:
+    """Unlinked ERP records that records of this page name by their ERP id (we pushed them)."""
+    refs = {record.erp_ref for record in unlinked if record.erp_ref}
+    if refs:
+        for obj in unlinked_rows.filter(pk__in=refs):
+            rows.add(scope, data, obj)
+            data.own.add(obj.pk)
+
+
+def _load_candidates(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], unlinked_rows) -> None:
+    """Unlinked ERP records whose duplicate key equals one of this page's new records'."""
+    if not data.duplicate_field or not unlinked:
+        return
+    if scope.may_have_duplicates is not None and not scope.may_have_duplicates():
+        return
+    keys = {str(record.values.get(data.duplicate_field) or "").strip().lower() for record in unlinked} - {""}
+    if not keys:
+        return
+    found = unlinked_rows.annotate(_key=Lower(Trim(data.duplicate_field))).filter(_key__in=keys).order_by("pk")
+    for obj in found:
+        rows.add(scope, data, obj)
+        data.candidates.setdefault(planner.normalise(getattr(obj, data.duplicate_field)), []).append(obj.pk)
+
+
+def _load_unique(scope, data: PlanInput, rows: PageRows, incoming: list[Incoming], queryset) -> None:
+    """Which values of a unique ERP field (SKU) this page's records bring are in use, and by whom."""
+    if not data.unique_field:
+        return
+    values = {record.values.get(data.unique_field) for record in incoming} - {None, ""}
+    if not values:
+        return
+    for obj in queryset.filter(**{f"{data.unique_field}__in": values}):
+        data.unique_taken[getattr(obj, data.unique_field)] = obj.pk
+        if obj.pk not in data.rows:  # named in the message when a CRM record wants its value
+            rows.add(scope, data, obj)

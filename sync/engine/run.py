@@ -1,0 +1,119 @@
+"""A run of one module configuration, phase by phase (DESIGN.md section 5):
+
+0. claim the module's running slot (`slot`); read the CRM's users once a day (`owners`);
+1. items both ways: push the ERP's changes first (`push`), since the ERP wins their conflicts;
+2. fetch, CRM module by module, Accounts before their Contacts (`fetch`, `incoming`);
+3. deletions made in the CRM (`deletions`);
+4. both ways: push what changed here and what the CRM has never seen (`push`);
+5. finish: counts, API calls, status, the next scheduled run (`slot.finish`).
+
+Entry points: `run_module(run_id=...)` for a queued SyncRun, `run_now(...)` to queue and run one in this
+process, `resync_link(link_id=...)` for one record.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from integration.crm.client import CrmClient
+from integration.crm.errors import CrmAuthError, CrmError, CrmNotFound
+from integration.models import ModuleConfig
+from integration.services import client_for
+
+from ..models import RecordLink, RunStatus, SyncRun, Trigger
+from ..selectors import module_config_for_link
+from . import deletions, fetch, push, slot
+from .adapters import adapters_for, reads_for
+from .context import RunContext
+from .incoming import apply_records
+
+log = logging.getLogger("sync")
+
+
+def sync(ctx: RunContext) -> None:
+    """The phases of a whole run, in order."""
+    config = ctx.config
+    reads = reads_for(config)
+    ctx.owners.read_users(ctx.client)
+    if config.erp_goes_first:
+        for adapter in adapters_for(config):
+            push.push(ctx, adapter, new_records=False)
+    for read in reads:
+        fetch.fetch(ctx, read)
+    ctx.growth.fetch_done()
+    for read in reads:
+        deletions.deletions(ctx, read)
+    if config.syncs_both_ways:
+        started = timezone.now()
+        for adapter in adapters_for(config):
+            push.push(ctx, adapter, new_records=True)
+        if not ctx.push_failed:
+            # The next push looks only at records changed since this one began (see push.push); after a
+            # failure it looks as far back as before, so that the failed records are tried again.
+            ModuleConfig.objects.filter(pk=config.pk).update(last_push_at=started)
+            config.last_push_at = started
+
+
+def resync(ctx: RunContext, link: RecordLink) -> None:
+    """One linked record fetched again and applied; gone from the CRM, it follows the deletion rules."""
+    read = next(r for r in reads_for(ctx.config) if r.crm_module == link.crm_module)
+    try:
+        record = ctx.client.get_record(link.crm_module, link.crm_id, fields=ctx.fetch_fields(read))
+    except CrmNotFound:
+        deletions.record_gone(ctx, read, link.crm_id)
+        return
+    apply_records(ctx, read, [record], cursor=None)
+
+
+# --- entry points -------------------------------------------------------------------------------------------
+
+
+def run_module(*, run_id: int, client: CrmClient | None = None) -> SyncRun | None:
+    """Run a queued SyncRun to its end (or skip it, saying why). Raises RunBusy for a duplicate delivery."""
+    run = SyncRun.objects.select_related("module_config__connection__organization").filter(pk=run_id).first()
+    if run is None or not slot.claim(run):
+        return run
+    return _execute(run, client=client, work=sync)
+
+
+def run_now(*, module_config: ModuleConfig, trigger: str = Trigger.INSTANT, client: CrmClient | None = None) -> SyncRun:
+    """Queue and run a module sync in this process (commands, tests, benchmarks)."""
+    run = SyncRun.objects.create(module_config=module_config, trigger=trigger, status=RunStatus.QUEUED)
+    return run_module(run_id=run.pk, client=client)
+
+
+def resync_link(*, link_id: int, client: CrmClient | None = None) -> SyncRun | None:
+    """Fetch one linked CRM record and apply it, recorded as a run with trigger "resync"."""
+    link = RecordLink.objects.select_related("connection").filter(pk=link_id).first()
+    if link is None:
+        return None
+    config = module_config_for_link(link)
+    if config is None:
+        return None
+    run = SyncRun.objects.create(module_config=config, trigger=Trigger.RESYNC, status=RunStatus.QUEUED,
+                                 progress_total=1)
+    if not slot.claim(run):
+        return run
+    return _execute(run, client=client, work=lambda ctx: resync(ctx, link))
+
+
+def _execute(run: SyncRun, *, client: CrmClient | None, work) -> SyncRun:
+    run = SyncRun.objects.select_related("module_config__connection__organization").get(pk=run.pk)
+    base = (run.api_calls, run.retries)
+    try:
+        client = client or client_for(run.module_config.connection)
+        work(RunContext(run=run, client=client))
+    except CrmAuthError as error:
+        # The client's callback has flagged the connection (needs re-authorization) already.
+        return slot.finish(run, client=client, base_calls=base, error=f"Zoho CRM refused the authorization: {error}")
+    except CrmError as error:
+        return slot.finish(run, client=client, base_calls=base, error=f"The CRM could not be read or written: {error}")
+    except Exception as error:  # noqa: BLE001 - any failure ends the run with its reason; the log has the trace
+        log.exception("sync run %s failed", run.pk)
+        return slot.finish(run, client=client, base_calls=base,
+                           error=f"The sync stopped on an internal error: {error!r}")
+    return slot.finish(run, client=client, base_calls=base)
+
+

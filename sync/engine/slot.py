@@ -1,0 +1,132 @@
+"""The running slot: one run at a time per module configuration.
+
+The slot is the partial unique index "one running run per module": a queued run becomes running with a
+conditional update, and a second one at the same moment fails on the index and is skipped with the
+reason. While it works, a run's heartbeat is written with each page's counters
+(`progress.record_progress`). A run whose heartbeat stopped (its worker was killed) is reclaimed after
+STALE_AFTER; the next run replays at most the page that was in flight. `finish` ends a run with its
+status and schedules the module's next one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import time
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db import connection as db_connection
+from django.db.models import Q
+from django.utils import timezone
+
+from integration.crm.client import CrmClient
+from integration.models import ModuleConfig
+
+from ..models import RunStatus, SyncRun, Trigger
+
+STALE_AFTER = datetime.timedelta(minutes=10)  # no heartbeat for this long: the run's worker is gone
+IN_PROGRESS_REASON = "A run of this module is in progress."
+CLAIM_ATTEMPTS = 20
+
+
+class RunBusy(Exception):
+    """The run is being worked on by a live worker (a duplicate delivery): try again later."""
+
+
+def reclaim_stale_runs(*, module_config: ModuleConfig | None = None, exclude: int | None = None) -> int:
+    """Runs marked running whose heartbeat stopped more than STALE_AFTER ago: their worker is gone."""
+    now = timezone.now()
+    runs = SyncRun.objects.filter(status=RunStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=now - STALE_AFTER) | Q(heartbeat_at__isnull=True, started_at__lt=now - STALE_AFTER))
+    if module_config is not None:
+        runs = runs.filter(module_config=module_config)
+    if exclude is not None:
+        runs = runs.exclude(pk=exclude)
+    return runs.update(
+        status=RunStatus.FAILED, finished_at=now,
+        failure_reason=f"The worker stopped reporting progress for over {int(STALE_AFTER.total_seconds() // 60)} "
+                       "minutes (it was stopped or crashed); the next run continues where it left off.",
+    )
+
+
+def _skip(run: SyncRun, reason: str) -> None:
+    now = timezone.now()
+    if SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.SKIPPED, failure_reason=reason, finished_at=now):
+        run.status, run.failure_reason, run.finished_at = RunStatus.SKIPPED, reason, now
+
+
+def claim(run: SyncRun) -> bool:
+    """Take the module's running slot for this run. False when the run is not to go on (it is finished,
+    refused, or another run holds the slot: then it is marked skipped with the reason). Raises RunBusy
+    for a run that is already running with a fresh heartbeat (a duplicate delivery of its task)."""
+    for attempt in range(CLAIM_ATTEMPTS):
+        try:
+            return _claim(run)
+        except OperationalError:
+            # SQLite answers "database table is locked" to the second of two writers at the same moment
+            # instead of waiting; every step of a claim is conditional, so trying again is safe.
+            if attempt == CLAIM_ATTEMPTS - 1 or db_connection.vendor != "sqlite":
+                raise
+            time.sleep(random.uniform(0.01, 0.05))
+    return False
+
+
+def _claim(run: SyncRun) -> bool:
+    now = timezone.now()
+    run.refresh_from_db()
+    if run.status == RunStatus.RUNNING:
+        beat = run.heartbeat_at or run.started_at
+        if beat is not None and beat >= now - STALE_AFTER:
+            raise RunBusy(f"run {run.pk} is running")
+        # Our own run, redelivered after its worker died: take it over where it stopped.
+        return bool(SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat_at=run.heartbeat_at)
+                    .update(heartbeat_at=now))
+    if run.status != RunStatus.QUEUED or run.trigger == Trigger.METRICS:
+        return False  # finished already, or not a sync (a metrics push records itself)
+    config = ModuleConfig.objects.select_related("connection__organization").get(pk=run.module_config_id)
+    if run.trigger == Trigger.RESYNC:
+        # Pausing stops the module's scheduled and instant runs, not a person's request for one record.
+        config.paused = False
+    reason = config.sync_refusal()
+    if reason:
+        _skip(run, reason)
+        return False
+    reclaim_stale_runs(module_config=config, exclude=run.pk)
+    try:
+        with transaction.atomic():
+            claimed = SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+                status=RunStatus.RUNNING, started_at=now, heartbeat_at=now)
+    except IntegrityError:
+        _skip(run, IN_PROGRESS_REASON)
+        return False
+    if claimed:  # (nothing that could fail after the claim committed: a retry would see the run as busy)
+        run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
+    return bool(claimed)
+
+
+def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int], error: str = "") -> SyncRun:
+    """End a run: its status (failed with `error`, partial when records failed, else succeeded), its API
+    calls, and the module's next scheduled run."""
+    run.refresh_from_db()
+    now = timezone.now()
+    if error:
+        status = RunStatus.FAILED
+    else:
+        status = RunStatus.PARTIAL if run.failed else RunStatus.SUCCEEDED
+    run.status = status
+    run.failure_reason = error[:5000]
+    run.finished_at = now
+    run.heartbeat_at = now
+    if client is not None:
+        run.api_calls = base_calls[0] + client.calls
+        run.retries = base_calls[1] + client.retries
+    if run.progress_total is not None and status == RunStatus.SUCCEEDED:
+        run.progress_total = max(run.progress_total, run.progress_done)
+    run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
+                            "progress_total"])
+    if run.trigger != Trigger.RESYNC:
+        config = run.module_config
+        ModuleConfig.objects.filter(pk=config.pk).update(
+            next_run_at=now + datetime.timedelta(minutes=config.interval_minutes))
+    return run
