@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install bench clean
+.PHONY: demo test test-fast lint install bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,12 +17,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py run_demo
 
+# ruff, and the import contracts of pyproject.toml (docs/architecture.md says why they are what they are).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
-test: $(STAMP)
-	$(VENV)/bin/ruff check .
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything but the browser, worker and crash tests: the loop while working on the code.
+test-fast: lint
+	$(PY) -m pytest -m "not browser and not worker and not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/list_pages.py

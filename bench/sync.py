@@ -118,7 +118,7 @@ def main() -> int:
     from integration.crm.client import CrmClient
     from integration.models import ModuleConfig
     from organizations.models import Organization
-    from sync import runner
+    from sync.engine import run as engine
 
     call_command("migrate", verbosity=0, skip_checks=True)
     print(f"bench/sync.py: {args.accounts} accounts, {args.contacts} contacts; PostgreSQL {url.rsplit('/', 1)[1]}; "
@@ -165,7 +165,7 @@ def main() -> int:
                     thread.start()
                 begin = time.perf_counter()
                 with db.execute_wrapper(counter):
-                    run = runner.run_now(module_config=config, trigger="instant")
+                    run = engine.run_now(module_config=config, trigger="instant")
                 wall = time.perf_counter() - begin
                 stop.set()
                 if thread:

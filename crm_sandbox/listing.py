@@ -70,8 +70,8 @@ def _view_filter(sandbox: Sandbox, module: str, cvid: str) -> tuple[str, list]:
     return criteria.to_sql(tree, sandbox.field_map(module), view=True)
 
 
-def list_records(sandbox: Sandbox, module: str, query: dict, headers, version: int) -> Reply:
-    modern = version >= 3
+def _listing_params(sandbox: Sandbox, module: str, query: dict, modern: bool):
+    """(fields wanted, per_page, page_token, sort_by, sort_order) of a listing, or the API's error."""
     wanted = wanted_fields(sandbox, module, query, required=modern)
     per_page = _int_param(query, "per_page", MAX_PER_PAGE, MAX_PER_PAGE)
     token = query.get("page_token") if modern else None
@@ -85,7 +85,12 @@ def list_records(sandbox: Sandbox, module: str, query: dict, headers, version: i
     sort_order = query.get("sort_order", "desc")
     if sort_order not in ("asc", "desc"):
         raise invalid_param("sort_order")
+    return wanted, per_page, token, sort_by, sort_order
 
+
+def _listing_filter(sandbox: Sandbox, module: str, query: dict, headers):
+    """(WHERE clauses, their parameters, If-Modified-Since) of a listing: the module, its view, the
+    modification time, ids."""
     where, params = ["module = ?"], [module]
     if "cvid" in query:
         sql, view_params = _view_filter(sandbox, module, query["cvid"])
@@ -102,32 +107,49 @@ def list_records(sandbox: Sandbox, module: str, query: dict, headers, version: i
             raise invalid_param("ids", "the ids given seem to be invalid")
         where.append(f"id IN ({','.join('?' * len(ids))})")
         params.extend(numbers)
+    return where, params, since
 
+
+def _token_window(sandbox: Sandbox, token: str, signature: str, column: str, direction: str, per_page: int,
+                  where: list, params: list):
+    """(position, offset, limit, page number) of the page a page_token asks for; adds its keyset clause."""
+    state = _take_token(sandbox, token, signature)
+    position = state["position"]
+    if position >= sandbox.config["page_token_ceiling"]:
+        raise ApiError(400, "PAGINATION_LIMIT_EXCEEDED",
+                       "the page_token cannot go beyond the maximum number of records",
+                       {"limit": sandbox.config["page_token_ceiling"]})
+    where.append(f"({column}, id) {'>' if direction == 'ASC' else '<'} (?, ?)")
+    params.extend(state["last_key"])
+    limit = min(per_page, sandbox.config["page_token_ceiling"] - position)
+    return position, 0, limit, position // per_page + 1
+
+
+def _page_window(sandbox: Sandbox, query: dict, per_page: int, modern: bool):
+    """(position, offset, limit, page number) of the page a page number asks for."""
+    page_number = _int_param(query, "page", 1)
+    offset = (page_number - 1) * per_page
+    ceiling = sandbox.config["discrete_ceiling"] if modern else None
+    if ceiling is not None and offset >= ceiling:
+        raise ApiError(400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+                       f"cannot fetch beyond record {ceiling} with the page parameter; use page_token",
+                       {"limit": ceiling})
+    limit = per_page if ceiling is None else min(per_page, ceiling - offset)
+    return offset, offset, limit, page_number
+
+
+def list_records(sandbox: Sandbox, module: str, query: dict, headers, version: int) -> Reply:
+    modern = version >= 3
+    wanted, per_page, token, sort_by, sort_order = _listing_params(sandbox, module, query, modern)
+    where, params, since = _listing_filter(sandbox, module, query, headers)
     column = SORT_COLUMNS[sort_by]
     direction = "ASC" if sort_order == "asc" else "DESC"
     signature = _signature(module, version, query, headers)
     if token is not None:
-        state = _take_token(sandbox, token, signature)
-        position, offset = state["position"], 0
-        if position >= sandbox.config["page_token_ceiling"]:
-            raise ApiError(400, "PAGINATION_LIMIT_EXCEEDED",
-                           "the page_token cannot go beyond the maximum number of records",
-                           {"limit": sandbox.config["page_token_ceiling"]})
-        where.append(f"({column}, id) {'>' if direction == 'ASC' else '<'} (?, ?)")
-        params.extend(state["last_key"])
-        limit = min(per_page, sandbox.config["page_token_ceiling"] - position)
-        page_number = position // per_page + 1
+        position, offset, limit, page_number = _token_window(sandbox, token, signature, column, direction, per_page,
+                                                             where, params)
     else:
-        page_number = _int_param(query, "page", 1)
-        offset = (page_number - 1) * per_page
-        ceiling = sandbox.config["discrete_ceiling"] if modern else None
-        if ceiling is not None and offset >= ceiling:
-            raise ApiError(400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
-                           f"cannot fetch beyond record {ceiling} with the page parameter; use page_token",
-                           {"limit": ceiling})
-        limit = per_page if ceiling is None else min(per_page, ceiling - offset)
-        position = offset
-
+        position, offset, limit, page_number = _page_window(sandbox, query, per_page, modern)
     sql = (f"SELECT id, created_time, modified_time, data FROM records WHERE {' AND '.join(where)} "
            f"ORDER BY {column} {direction}, id {direction} LIMIT ? OFFSET ?")
     rows = sandbox.store.query(sql, (*params, limit + 1, offset))
@@ -135,7 +157,6 @@ def list_records(sandbox: Sandbox, module: str, query: dict, headers, version: i
     rows = rows[:limit]
     if not rows:
         return Reply(304 if since is not None else 204)
-
     info = {"per_page": per_page, "count": len(rows), "page": page_number, "sort_by": sort_by,
             "sort_order": sort_order, "more_records": more}
     if modern:

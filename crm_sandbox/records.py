@@ -26,75 +26,106 @@ def _invalid(field: dict, path: str, **extra) -> RecordError:
     return RecordError("INVALID_DATA", "invalid data", details)
 
 
+def _text(sandbox, field, value, path):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _invalid(field, path)
+    value = str(value)
+    if len(value) > field["length"]:
+        raise _invalid(field, path, maximum_length=field["length"])
+    if field["data_type"] == "email" and not _EMAIL.match(value):
+        raise _invalid(field, path)
+    return value
+
+
+def _integer(sandbox, field, value, path):
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or len(str(abs(value))) > field["length"]:
+        raise _invalid(field, path)
+    return value
+
+
+def _number(sandbox, field, value, path):
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid(field, path)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _invalid(field, path) from None
+    if not math.isfinite(number):
+        raise _invalid(field, path)
+    return number
+
+
+def _boolean(sandbox, field, value, path):
+    if not isinstance(value, bool):
+        raise _invalid(field, path)
+    return value
+
+
+def _date(sandbox, field, value, path):
+    try:
+        return date.fromisoformat(value).isoformat() if isinstance(value, str) and len(value) == 10 else _bad()
+    except ValueError:
+        raise _invalid(field, path) from None
+
+
+def _datetime(sandbox, field, value, path):
+    try:
+        return parse_time(value) if isinstance(value, str) else _bad()
+    except ValueError:
+        raise _invalid(field, path) from None
+
+
+def _picklist(sandbox, field, value, path):
+    allowed = {item["display_value"] for item in field["pick_list_values"]}
+    if not isinstance(value, str) or value not in allowed:
+        raise _invalid(field, path)
+    return None if value == "-None-" else value
+
+
+def _multiselect(sandbox, field, value, path):
+    allowed = {item["display_value"] for item in field["pick_list_values"]}
+    if not isinstance(value, list) or not all(isinstance(item, str) and item in allowed for item in value):
+        raise _invalid(field, path)
+    return value
+
+
+def _lookup(sandbox, field, value, path):
+    number = parse_id(value.get("id") if isinstance(value, dict) else value)
+    if number is None:
+        raise _invalid(field, f"{path}.id")
+    target_id = str(number)
+    if field["data_type"] == "lookup":
+        target = field["lookup"]["module"]["api_name"]
+        if sandbox.store.get_record(target, number) is None:
+            raise _invalid(field, f"{path}.id")
+    elif target_id not in USERS_BY_ID:
+        raise _invalid(field, f"{path}.id")
+    return target_id
+
+
+_COERCERS = {
+    **dict.fromkeys(("text", "textarea", "email", "phone", "website"), _text),
+    **dict.fromkeys(("integer", "bigint"), _integer),
+    **dict.fromkeys(("double", "currency", "percent"), _number),
+    "boolean": _boolean, "date": _date, "datetime": _datetime, "picklist": _picklist,
+    "multiselectpicklist": _multiselect,
+    **dict.fromkeys(("lookup", "ownerlookup", "userlookup"), _lookup),
+}
+
+
 def coerce(sandbox: Sandbox, field: dict, value, path: str):
     """A client's value -> the stored value, or RecordError(INVALID_DATA)."""
     data_type = field["data_type"]
     if value is None or (value == "" and data_type != "boolean"):
         return None
-    if data_type in ("text", "textarea", "email", "phone", "website"):
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise _invalid(field, path)
-        value = str(value)
-        if len(value) > field["length"]:
-            raise _invalid(field, path, maximum_length=field["length"])
-        if data_type == "email" and not _EMAIL.match(value):
-            raise _invalid(field, path)
-        return value
-    if data_type in ("integer", "bigint"):
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or len(str(abs(value))) > field["length"]:
-            raise _invalid(field, path)
-        return value
-    if data_type in ("double", "currency", "percent"):
-        if isinstance(value, str) and _NUMBER.match(value.strip()):
-            value = float(value)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _invalid(field, path)
-        try:
-            number = float(value)
-        except OverflowError:
-            raise _invalid(field, path) from None
-        if not math.isfinite(number):
-            raise _invalid(field, path)
-        return number
-    if data_type == "boolean":
-        if not isinstance(value, bool):
-            raise _invalid(field, path)
-        return value
-    if data_type == "date":
-        try:
-            return date.fromisoformat(value).isoformat() if isinstance(value, str) and len(value) == 10 else _bad()
-        except ValueError:
-            raise _invalid(field, path) from None
-    if data_type == "datetime":
-        try:
-            return parse_time(value) if isinstance(value, str) else _bad()
-        except ValueError:
-            raise _invalid(field, path) from None
-    if data_type == "picklist":
-        allowed = {item["display_value"] for item in field["pick_list_values"]}
-        if not isinstance(value, str) or value not in allowed:
-            raise _invalid(field, path)
-        return None if value == "-None-" else value
-    if data_type == "multiselectpicklist":
-        allowed = {item["display_value"] for item in field["pick_list_values"]}
-        if not isinstance(value, list) or not all(isinstance(item, str) and item in allowed for item in value):
-            raise _invalid(field, path)
-        return value
-    if data_type in ("lookup", "ownerlookup", "userlookup"):
-        number = parse_id(value.get("id") if isinstance(value, dict) else value)
-        if number is None:
-            raise _invalid(field, f"{path}.id")
-        target_id = str(number)
-        if data_type == "lookup":
-            target = field["lookup"]["module"]["api_name"]
-            if sandbox.store.get_record(target, number) is None:
-                raise _invalid(field, f"{path}.id")
-        elif target_id not in USERS_BY_ID:
-            raise _invalid(field, f"{path}.id")
-        return target_id
-    raise _invalid(field, path)
+    coercer = _COERCERS.get(data_type)
+    if coercer is None:
+        raise _invalid(field, path)
+    return coercer(sandbox, field, value, path)
 
 
 def _bad():

@@ -7,6 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from customers.models import ContactPerson, Customer, Invoice
+from integration.models import CrmConnection, ModuleConfig
 from items.models import Item
 from organizations.models import CustomField, Membership, Notification, Organization
 from vendors.models import Bill, Vendor
@@ -135,3 +136,34 @@ class ItemFactory(factory.django.DjangoModelFactory):
     sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
     rate = Decimal("10.00")
     purchase_rate = Decimal("6.00")
+
+
+class CrmConnectionFactory(factory.django.DjangoModelFactory):
+    """A connection as Connect leaves it, for pages that never call the CRM (no sandbox needed). Its
+    addresses lead nowhere: a test that reaches the CRM through it fails loudly."""
+
+    class Meta:
+        model = CrmConnection
+
+    organization = factory.SubFactory(OrganizationFactory)
+    crm_org_id = factory.Sequence(lambda n: f"6000000{n:05d}")
+    crm_org_name = factory.Sequence(lambda n: f"CRM Org {n}")
+    crm_edition = "enterprise"
+    api_domain = "https://www.zohoapis.com"
+    accounts_url = "https://accounts.zoho.com"
+    client_id = "1000.TESTCLIENT"
+    client_secret = "not-a-secret"
+    refresh_token = "1000.not-a-token"
+    two_way_allowed = True
+
+
+class ModuleConfigFactory(factory.django.DjangoModelFactory):
+    """A configured module (customers from Accounts unless told otherwise)."""
+
+    class Meta:
+        model = ModuleConfig
+
+    connection = factory.SubFactory(CrmConnectionFactory)
+    module = "customers"
+    crm_source = factory.LazyAttribute(lambda c: "accounts" if c.module == "customers" else "")
+    configured = True

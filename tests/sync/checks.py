@@ -1,5 +1,6 @@
-"""Comparing both sides, record for record and field for field, with conversions written out here
-rather than borrowed from the engine (a bug there must not hide itself)."""
+"""Helpers of the sync tests: comparing both sides, record for record and field for field, with
+conversions written out here rather than borrowed from the engine (a bug there must not hide itself),
+and finding sandbox records to work with."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from customers.models import ContactPerson, Customer
 from integration.catalogue import DEFAULT_MAPS
 from items.models import Item
 from sync.models import RecordLink, SyncIssue
+from tests.sandbox import crm_records, sandbox_client
 from vendors.models import Vendor
 
 MODELS = {"customer": Customer, "contact_person": ContactPerson, "vendor": Vendor, "item": Item}
@@ -71,3 +73,16 @@ def issues_for(run, kind: str) -> dict[str, list[SyncIssue]]:
     for issue in SyncIssue.objects.filter(run=run, kind=kind):
         found.setdefault(issue.crm_id, []).append(issue)
     return found
+
+
+def account_with_contacts(sandbox):
+    """A CRM account that has contacts, with them."""
+    crm = sandbox_client(sandbox)
+    contacts = list(crm_records(crm, "Contacts", fields=["First_Name", "Last_Name", "Account_Name"]))
+    by_account = {}
+    for contact in contacts:
+        account = contact.get("Account_Name")
+        if account:
+            by_account.setdefault(account["id"], []).append(contact)
+    account_id, its_contacts = max(by_account.items(), key=lambda item: len(item[1]))
+    return crm.get_record("Accounts", account_id), its_contacts

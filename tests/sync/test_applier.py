@@ -3,9 +3,9 @@ written (a race the planner could not see, such as another process making a cont
 
 from customers.models import ContactPerson
 from sync.engine import applier, planner
+from sync.engine.adapters import CONTACT_PERSONS
 from sync.engine.context import AdapterRun
 from sync.engine.loading import load_page
-from sync.engine.adapters import CONTACT_PERSONS
 from sync.engine.mapping import FieldSpec
 from sync.models import RecordLink, SyncIssue, SyncRun
 from tests.factories import CustomerFactory

@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SIZES = "accounts=600,contacts=900,vendors=0,products=0"
 ERP_CUSTOMERS = 350  # pushed in four upserts of at most 100
 
+# Each case starts a sandbox and a worker process of its own and kills it: the slowest tests.
+pytestmark = pytest.mark.slow
+
 
 class Databases:
     """Fresh databases for child processes, cloned from one migrated template."""

@@ -8,13 +8,24 @@ from integration.models import ConnectionStatus, ModuleConfig
 from organizations.models import Notification
 from sync import enqueue, services
 from sync.models import RecordLink, SyncIssue, SyncRun
-from tests.factories import CustomerFactory, InvoiceFactory, VendorFactory
+from tests.factories import (
+    CrmConnectionFactory,
+    CustomerFactory,
+    InvoiceFactory,
+    ModuleConfigFactory,
+    VendorFactory,
+)
+
+
+@pytest.fixture
+def connection(actors):
+    """The pages read and write only this side: a connection made directly, no CRM behind it."""
+    return CrmConnectionFactory(organization=actors.organization)
 
 
 @pytest.fixture
 def customers_config(connection):
-    return ModuleConfig.objects.create(connection=connection, module="customers", crm_source="accounts",
-                                       configured=True)
+    return ModuleConfigFactory(connection=connection, module="customers")
 
 
 def test_status_page_shows_live_progress_and_the_last_outcome(actors, customers_config):
@@ -64,7 +75,7 @@ def test_a_disabled_connection_refuses_instant_sync(actors, customers_config, co
 
 
 def test_history_lists_runs_filtered_by_module_and_status(actors, customers_config, connection):
-    vendors = ModuleConfig.objects.create(connection=connection, module="vendors", configured=True)
+    vendors = ModuleConfigFactory(connection=connection, module="vendors")
     SyncRun.objects.create(module_config=customers_config, trigger="initial", status="succeeded", added=12)
     SyncRun.objects.create(module_config=vendors, trigger="scheduled", status="failed",
                            failure_reason="Zoho refused to refresh the access token")
