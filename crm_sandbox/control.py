@@ -28,6 +28,16 @@ def expire_tokens(sandbox: Sandbox, request) -> Reply:
     return Reply(200, {"expired": expire_access_tokens(sandbox)})
 
 
+def expire_page_tokens(sandbox: Sandbox, request) -> Reply:
+    """Every page_token handed out so far expires now (as a day-old one does): the next page asked for
+    with one is refused with EXPIRED_VALUE."""
+    with sandbox.lock:
+        for state in sandbox.page_tokens.values():
+            state["expires_at"] = sandbox.now() - 1
+        count = len(sandbox.page_tokens)
+    return Reply(200, {"expired": count})
+
+
 def calls(sandbox: Sandbox, request) -> Reply:
     with sandbox.lock:
         counted = dict(sandbox.calls)

@@ -133,6 +133,9 @@ class SandboxProcess:
     def expire_tokens(self) -> int:
         return self._call("POST", "/__sandbox__/expire-tokens", {})["expired"]
 
+    def expire_page_tokens(self) -> int:
+        return self._call("POST", "/__sandbox__/expire-page-tokens", {})["expired"]
+
     def set_org(self, **changes) -> dict:
         return self._call("PATCH", "/__sandbox__/org", changes)
 

@@ -21,6 +21,7 @@ CUSTOMER_LIST = ListSpec(
         "created": ("Oldest first", ("created_at", "id")),
     },
     default_sort="name",
+    crm_views=("crm",),
 )
 
 INVOICE_LIST = ListSpec(
@@ -55,13 +56,13 @@ def get_invoice_for_user(request, pk: int) -> Invoice:
     return get_object_or_404(Invoice.objects.select_related("customer"), pk=pk, organization=request.organization)
 
 
-def customer_lookup(*, organization, q: str, limit: int = 10):
-    """Active customers whose name, company or email matches `q`, for pickers."""
+def customer_lookup(*, organization, q: str, limit: int = 10, browse: bool = False):
+    """Active customers whose name, company or email matches `q`, for pickers; with `browse`, the first ones
+    by name when nothing is typed yet (Advanced Search lists them before a search)."""
     q = q.strip()
-    if not q:
+    customers = Customer.objects.filter(organization=organization, is_active=True)
+    if q:
+        customers = customers.filter(search_condition(CUSTOMER_LIST.search_fields, q))
+    elif not browse:
         return Customer.objects.none()
-    return (
-        Customer.objects.filter(organization=organization, is_active=True)
-        .filter(search_condition(CUSTOMER_LIST.search_fields, q))
-        .order_by("display_name", "id")[:limit]
-    )
+    return customers.order_by("display_name", "id")[:limit]

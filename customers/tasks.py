@@ -18,7 +18,8 @@ def mark_overdue_invoices(organization_id: int, user_id: int | None = None) -> i
         notification_create(
             organization=organization,
             user=user,
-            message=f"Invoice statuses updated: {changed} invoice(s) are now overdue.",
+            message=(f"Invoice statuses updated: {changed} invoice{'s are' if changed != 1 else ' is'} now overdue."
+                     if changed else "Invoice statuses updated: no invoice is newly overdue."),
             link="/sales/invoices/?view=overdue",
         )
     return changed

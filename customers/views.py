@@ -91,7 +91,9 @@ def customer_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*READ_ROLES)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
-    customers = selectors.customer_lookup(organization=request.organization, q=request.GET.get("q", ""))
+    browse = request.GET.get("browse") == "1"
+    customers = selectors.customer_lookup(organization=request.organization, q=request.GET.get("q", ""),
+                                          browse=browse, limit=25 if browse else 10)
     return render(request, "partials/record_lookup.html", {"records": customers})
 
 

@@ -262,11 +262,18 @@ def standard_layout_only_hint(crm_field: dict) -> str | None:
 MAPPABLE_TYPES = set().union(*COMPATIBLE.values())
 
 
+# The CRM fields the sync itself creates and writes: our ERP id on pushed records, and the accounting
+# metrics. They are never offered for mapping, nor as custom fields to create here.
+ERP_ID_FIELD = "ERP_Id"
+METRIC_FIELDS = ("ERP_Total_Sales", "ERP_Outstanding_Receivables", "ERP_Last_Invoice_Date")
+SYNC_OWN_FIELDS = frozenset({ERP_ID_FIELD, *METRIC_FIELDS})
+
+
 def offered_crm_fields(crm_fields: list[dict]) -> tuple[list[dict], list[str]]:
     """The CRM fields offered for mapping, and hints for the ones held back."""
     offered, hints = [], []
     for crm_field in crm_fields:
-        if crm_field.get("data_type") not in MAPPABLE_TYPES:
+        if crm_field.get("data_type") not in MAPPABLE_TYPES or crm_field.get("api_name") in SYNC_OWN_FIELDS:
             continue
         hint = standard_layout_only_hint(crm_field)
         if hint:

@@ -122,6 +122,10 @@ class ModuleConfigForm(forms.ModelForm):
         self._shape_duplicates()
         if self.module == SyncModule.ITEMS:
             self.fields["direction"].help_text = "Sync both ways: items here go to the CRM first."
+        elif self.module == SyncModule.CUSTOMERS:
+            self.fields["direction"].help_text = (
+                "Sync both ways: CRM records are fetched first. Customers made here follow their type, whichever "
+                "module they are fetched from: business customers go to Accounts, individual customers to Contacts.")
         else:
             self.fields["direction"].help_text = "Sync both ways: CRM records are fetched first."
         if not self.connection.two_way_allowed:
@@ -133,15 +137,27 @@ class ModuleConfigForm(forms.ModelForm):
     def _shape_duplicates(self):
         if self.module != SyncModule.ITEMS:
             del self.fields["duplicate_key"]
-            self.fields["duplicate_action"].help_text = (
-                "Duplicates are found by comparing the CRM "
-                f"{'Vendor Name' if self.module == SyncModule.VENDORS else 'Account Name'} with the display name here."
-            )
+            self.fields["duplicate_action"].help_text = self._compared()
         else:
             self.fields["duplicate_key"].help_text = (
                 "By SKU, the CRM Product Code is compared with the SKU here; Clone is not offered then, and the "
                 "SKU ⇄ Product Code mapping is required. Set Product Name not to allow duplicates in the CRM."
             )
+
+    def _compared(self) -> str:
+        """What the duplicate rule compares, for the chosen source."""
+        if self.module == SyncModule.VENDORS:
+            return "Duplicates are found by comparing the CRM Vendor Name with the vendor's display name here."
+        if self.crm_source == CrmSource.CONTACTS:
+            return ("Duplicates are found by comparing the contact's First Name and Last Name with the display name of "
+                    "the individual customers here.")
+        text = ("Duplicates are found by comparing the CRM Account Name with the display name of the business "
+                "customers here.")
+        if self.crm_source == CrmSource.ACCOUNTS_AND_CONTACTS:
+            text += (" Contacts without an account (when included) are compared by First Name and Last Name with the "
+                     "individual customers' display names; an account's contacts become its contact persons and are "
+                     "not compared.")
+        return text
 
     def _add_mapping_fields(self):
         organization = self.connection.organization
@@ -172,6 +188,15 @@ class ModuleConfigForm(forms.ModelForm):
         if initial not in {f["api_name"] for f in offered} or (crm_field and catalogue.incompatibility(erp_field, crm_field)):
             return ""
         return initial
+
+    @property
+    def sku_chosen(self) -> bool:
+        """Items identified by SKU, as the page shows them: Clone is not offered then."""
+        if self.module != SyncModule.ITEMS:
+            return False
+        key = self.data.get("duplicate_key") if self.is_bound else self.initial.get("duplicate_key",
+                                                                                      self.instance.duplicate_key)
+        return key == DuplicateKey.SKU
 
     @property
     def chosen_source(self) -> str:

@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -143,11 +145,12 @@ class DuplicateAction(models.TextChoices):
 
 class ModuleConfigQuerySet(models.QuerySet):
     def due(self, *, now=None):
-        """Modules whose scheduled sync is due: configured, not paused, connection active, next run passed."""
+        """Modules whose scheduled sync is due: configured, not paused, connection active, next run passed.
+        A module without a next run time waits: saving a configuration always sets one."""
         now = now or timezone.now()
         return (self.select_related("connection")
-                .filter(configured=True, paused=False, connection__status=ConnectionStatus.ACTIVE)
-                .filter(Q(next_run_at__lte=now) | Q(next_run_at__isnull=True)))
+                .filter(configured=True, paused=False, connection__status=ConnectionStatus.ACTIVE,
+                        next_run_at__lte=now))
 
 
 class ModuleConfig(models.Model):
@@ -205,6 +208,18 @@ class ModuleConfig(models.Model):
         if self.paused:
             return f"{self.get_module_display()} sync is paused."
         return None
+
+    @property
+    def interval_text(self) -> str:
+        """The schedule in words: "every 2 hours", "every 30 minutes"."""
+        hours, minutes = divmod(self.interval_minutes, 60)
+        if minutes or not hours:
+            return f"every {self.interval_minutes} minute{'s' if self.interval_minutes != 1 else ''}"
+        return "every hour" if hours == 1 else f"every {hours} hours"
+
+    def schedule_next(self, *, after=None) -> None:
+        """The next scheduled run, one interval after `after` (now); not saved."""
+        self.next_run_at = (after or timezone.now()) + datetime.timedelta(minutes=self.interval_minutes)
 
     @property
     def syncs_both_ways(self) -> bool:

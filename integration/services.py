@@ -208,6 +208,8 @@ def connection_create(
         connected_by=user,
     )
     crm_users_map(connection=connection, crm_users=list(crm_users))
+    Organization.objects.filter(pk=organization.pk).update(crm_connected=True)
+    organization.crm_connected = True
     ConnectionEvent.objects.create(
         connection=connection,
         action="connected",
@@ -215,6 +217,16 @@ def connection_create(
         detail=f"{connection.crm_org_name} ({crm_org_id}), {'two-way' if connection.two_way_allowed else 'one-way'}",
     )
     return connection
+
+
+def connection_delete(*, connection: CrmConnection) -> None:
+    """The connection and its module configurations go; the organization no longer has a CRM."""
+    organization = connection.organization
+    with transaction.atomic():
+        connection.module_configs.all().delete()
+        connection.delete()
+        Organization.objects.filter(pk=organization.pk).update(crm_connected=False)
+    organization.crm_connected = False
 
 
 def connection_disable(*, connection: CrmConnection, user) -> CrmConnection:
@@ -268,6 +280,9 @@ def module_config_save(*, form, user, sync_now: bool) -> ModuleConfig:
     module_config.configured = True
     module_config.configured_at = timezone.now()
     module_config.configured_by = user
+    if not sync_now and module_config.next_run_at is None:
+        # Save and Sync Later: the first sync comes with the schedule, or with Instant Sync.
+        module_config.schedule_next()
     module_config.full_clean()
     module_config.save()
     module_config.field_mappings.all().delete()

@@ -212,12 +212,17 @@ def disable(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*ADMIN_ROLES)
-@require_POST
 def enable(request: HttpRequest) -> HttpResponse:
+    """Enable Integration: confirm, then choose the organization again (and Save)."""
     connection = selectors.get_connection_for_user(request)
-    if connection.status == ConnectionStatus.NEEDS_REAUTH:
-        return redirect("integration:connect")
-    return redirect("integration:select_organization")
+    if connection.status == ConnectionStatus.ACTIVE:
+        return redirect("integration:details")
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if connection.status == ConnectionStatus.NEEDS_REAUTH:
+            return redirect("integration:connect")
+        return redirect("integration:select_organization")
+    return render(request, "integration/enable.html", {"form": form, "connection": connection})
 
 
 MODULE_LABELS = dict(SyncModule.choices)

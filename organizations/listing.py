@@ -54,6 +54,12 @@ class ListSpec:
     views: dict[str, tuple[str, Q]]  # key -> (label, filter)
     sorts: dict[str, tuple[str, tuple[str, ...]]]  # key -> (label, order_by)
     default_sort: str
+    crm_views: tuple[str, ...] = ()  # views offered only while the organization has a CRM connected
+
+    def views_for(self, organization) -> dict[str, tuple[str, Q]]:
+        if getattr(organization, "crm_connected", False):
+            return self.views
+        return {key: view for key, view in self.views.items() if key not in self.crm_views}
 
 
 @dataclass
@@ -63,10 +69,11 @@ class ListState:
     sort: str
     page: object
     spec: ListSpec
+    offered: dict  # the views offered to this organization
 
     @property
     def views(self):
-        return [(key, label) for key, (label, _) in self.spec.views.items()]
+        return [(key, label) for key, (label, _) in self.offered.items()]
 
     @property
     def sorts(self):
@@ -83,9 +90,10 @@ def search_condition(search_fields, q: str) -> Q:
 
 def list_state(request, queryset: QuerySet, spec: ListSpec) -> ListState:
     q = request.GET.get("q", "").strip()[:100]
+    offered = spec.views_for(getattr(request, "organization", None))
     view = request.GET.get("view", "")
-    if view not in spec.views:
-        view = next(iter(spec.views))
+    if view not in offered:
+        view = next(iter(offered))
     sort = request.GET.get("sort", "")
     if sort not in spec.sorts:
         sort = spec.default_sort
@@ -96,4 +104,4 @@ def list_state(request, queryset: QuerySet, spec: ListSpec) -> ListState:
     # A term of three letters or more is looked up in the trigram indexes, which find its ids cheaply;
     # a shorter one is read from the whole table, and for page 1 stopping after 25 matches is cheaper.
     page = ListPaginator(queryset, PAGE_SIZE, ids_first=len(q) >= 3).get_page(request.GET.get("page"))
-    return ListState(q=q, view=view, sort=sort, page=page, spec=spec)
+    return ListState(q=q, view=view, sort=sort, page=page, spec=spec, offered=offered)

@@ -10,6 +10,9 @@ class Organization(models.Model):
     email = models.EmailField()
     country = models.CharField(max_length=80)
     base_currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. USD")
+    # Set by the CRM integration while a CRM organization is connected (disabled or not): the lists offer
+    # their "CRM Customers" / "CRM Vendors" views only then.
+    crm_connected = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

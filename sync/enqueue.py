@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from integration.models import ConnectionStatus, ModuleConfig
+from integration.models import ModuleConfig
 
 from . import services, tasks
 from .models import SyncRun
-from .selectors import module_config_for_link
 
 
 def sync_now(*, module_config: ModuleConfig, trigger: str) -> tuple[SyncRun | None, bool, str]:
@@ -21,22 +20,6 @@ def sync_now(*, module_config: ModuleConfig, trigger: str) -> tuple[SyncRun | No
         if started:
             tasks.sync_module.delay_on_commit(run.pk)
     return run, started, message
-
-
-def resync_request(*, link) -> tuple[None, bool, str]:
-    """Fetch one linked record from the CRM again, in the background, recorded as a "resync" run.
-
-    A paused module still re-syncs one record on request: pausing stops the scheduled and instant
-    syncs of the whole module, not a user's explicit request for one record.
-    """
-    module_config = module_config_for_link(link)
-    if module_config is None:
-        return None, False, "This module is not configured for sync."
-    connection = module_config.connection
-    if connection.status != ConnectionStatus.ACTIVE:
-        return None, False, module_config.sync_refusal() or "The integration is not active."
-    tasks.resync_record.delay_on_commit(link.pk)
-    return None, True, "Re-sync from CRM started; the record updates in a moment."
 
 
 def integration_delete_request(*, connection, mode: str, user) -> None:

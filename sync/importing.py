@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
+from integration.crm.client import criteria_value
 from integration.crm.errors import CrmError, CrmNotFound
 from integration.models import CrmConnection, CrmSource, DuplicateAction, SyncModule
 from integration.services import client_for, module_config_for
@@ -23,7 +24,7 @@ from .engine.adapters import reads_for
 from .engine.context import RunContext
 from .engine.incoming import apply_records
 from .models import RunStatus, SyncRun, Trigger
-from .search import criteria_value, imported_records
+from .search import imported_records
 
 
 class ImportRefused(Exception):

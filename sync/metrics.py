@@ -16,6 +16,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from customers.models import Customer, InvoiceStatus, receivable_sums
+from integration.catalogue import METRIC_FIELDS as METRIC_FIELD_NAMES
 from integration.crm.client import CrmClient
 from integration.crm.errors import CrmError
 from integration.models import ConnectionStatus, CrmConnection, ErpModel, ModuleConfig, SyncModule
@@ -23,11 +24,12 @@ from integration.services import client_for
 
 from .models import IssueKind, RecordLink, RunStatus, SyncIssue, SyncRun, Trigger
 
-# The CRM fields of the metrics, created through the fields API when missing.
+# The CRM fields of the metrics (catalogue.METRIC_FIELDS), created through the fields API when missing.
+SALES, OUTSTANDING, LAST_INVOICE = METRIC_FIELD_NAMES
 METRIC_FIELDS = [
-    {"api_name": "ERP_Total_Sales", "field_label": "ERP Total Sales", "data_type": "currency"},
-    {"api_name": "ERP_Outstanding_Receivables", "field_label": "ERP Outstanding Receivables", "data_type": "currency"},
-    {"api_name": "ERP_Last_Invoice_Date", "field_label": "ERP Last Invoice Date", "data_type": "date"},
+    {"api_name": SALES, "field_label": "ERP Total Sales", "data_type": "currency"},
+    {"api_name": OUTSTANDING, "field_label": "ERP Outstanding Receivables", "data_type": "currency"},
+    {"api_name": LAST_INVOICE, "field_label": "ERP Last Invoice Date", "data_type": "date"},
 ]
 CUSTOMER_MODULES = ("Accounts", "Contacts")
 
@@ -55,9 +57,9 @@ def customer_metrics(customer_ids) -> dict[int, dict]:
     )
     return {
         row["pk"]: {
-            "ERP_Total_Sales": float(row["sales"] or Decimal("0")),
-            "ERP_Outstanding_Receivables": float(row["outstanding"] or Decimal("0")),
-            "ERP_Last_Invoice_Date": row["last_invoice"].isoformat() if row["last_invoice"] else None,
+            SALES: float(row["sales"] or Decimal("0")),
+            OUTSTANDING: float(row["outstanding"] or Decimal("0")),
+            LAST_INVOICE: row["last_invoice"].isoformat() if row["last_invoice"] else None,
         }
         for row in rows
     }
@@ -94,10 +96,13 @@ def push_metrics(*, connection: CrmConnection, client: CrmClient, since: datetim
 
 
 def metrics_due(*, connection_id: int) -> bool:
-    """Mark the connection due a metrics push shortly. True when this call opened the window."""
+    """Mark the connection due a metrics push shortly. True when this call opened the window. A connection
+    that may only fetch (another ERP organization syncs both ways with the CRM organization) is never due:
+    the metrics are a write to the CRM."""
     debounce = datetime.timedelta(seconds=settings.CRM_METRICS_DEBOUNCE_SECONDS)
     with transaction.atomic():
-        opened = CrmConnection.objects.filter(pk=connection_id, metrics_due_at__isnull=True).update(
+        opened = CrmConnection.objects.filter(pk=connection_id, metrics_due_at__isnull=True,
+                                              two_way_allowed=True).update(
             metrics_due_at=timezone.now() + debounce
         )
     return bool(opened)
@@ -110,9 +115,13 @@ def push_due(*, connection_id: int) -> str:
         connection = CrmConnection.objects.select_for_update().filter(pk=connection_id).first()
         if connection is None or connection.metrics_due_at is None:
             return "not due"
+        config = ModuleConfig.objects.filter(connection=connection, module=SyncModule.CUSTOMERS).first()
+        if config is not None and config.paused and connection.two_way_allowed:
+            return "paused"  # still due: the push follows when the module is resumed
         since = connection.metrics_pushed_at
         CrmConnection.objects.filter(pk=connection_id).update(metrics_due_at=None)
-    config = ModuleConfig.objects.filter(connection=connection, module=SyncModule.CUSTOMERS).first()
+    if not connection.two_way_allowed:
+        return "one-way"  # a connection that may only fetch writes nothing to the CRM, metrics included
     if config is None or connection.status != ConnectionStatus.ACTIVE:
         return "not configured"
     started = timezone.now()

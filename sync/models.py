@@ -1,7 +1,8 @@
 from django.db import models
 from django.db.models import Q
 
-from integration.models import CrmConnection, ErpModel, ModuleConfig
+from integration.models import CrmConnection, ErpModel, ModuleConfig, SyncModule
+from organizations.models import Organization
 
 
 class Origin(models.TextChoices):
@@ -69,7 +70,11 @@ class SyncRunQuerySet(models.QuerySet):
 
 
 class SyncRun(models.Model):
-    module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="runs")
+    # Gone when the integration is deleted; the run stays in the history, which belongs to the organization.
+    module_config = models.ForeignKey(ModuleConfig, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="runs")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_runs")
+    module = models.CharField(max_length=16, choices=SyncModule.choices)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     queued_at = models.DateTimeField(auto_now_add=True)
@@ -99,10 +104,19 @@ class SyncRun(models.Model):
                 fields=["module_config"], condition=Q(status="running"), name="one_running_run_per_module"
             ),
         ]
-        indexes = [models.Index(fields=["module_config", "-queued_at"], name="run_config_queued")]
+        indexes = [
+            models.Index(fields=["module_config", "-queued_at"], name="run_config_queued"),
+            models.Index(fields=["organization", "-queued_at"], name="run_org_queued"),
+        ]
 
     def __str__(self):
-        return f"{self.module_config} {self.trigger} {self.status}"
+        return f"{self.organization}: {self.get_module_display()} {self.trigger} {self.status}"
+
+    def save(self, *args, **kwargs):
+        if self.module_config_id is not None and (self.organization_id is None or not self.module):
+            config = self.module_config
+            self.organization_id, self.module = config.connection.organization_id, config.module
+        super().save(*args, **kwargs)
 
     @property
     def duration(self):

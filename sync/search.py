@@ -1,23 +1,19 @@
-"""Advanced Search over the CRM from the New Invoice and New Bill forms: live CRM results, marked when
-the record is already imported here."""
+"""Advanced Search over the CRM from the New Invoice and New Bill forms: live CRM results for the criteria
+the help page names (Account Name; a contact's First Name and Last Name; Vendor Name), marked when the
+record is already imported here."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from customers.models import ContactPerson
-from integration.crm.client import CrmClient
-from integration.models import ErpModel
+from integration.crm.client import CrmClient, criteria_value
+from integration.models import CrmSource, ErpModel
 
 from .models import RecordLink
 
 MAX_RESULTS = 25
-
-
-def criteria_value(text: str) -> str:
-    """Zoho criteria values escape parentheses and commas with a backslash."""
-    return re.sub(r"([(),\\])", r"\\\1", text.strip())
+MIN_LENGTH = 2  # letters of a criterion before the CRM is asked
 
 
 @dataclass
@@ -26,8 +22,15 @@ class Hit:
     crm_id: str
     name: str
     detail: str = ""
-    imported_id: int | None = None  # the ERP record already linked to it
+    imported_id: int | None = None  # the ERP record already holding it
     contacts: list[Hit] = field(default_factory=list)
+    # What selecting it imports: itself, or for a contact listed under its account, that account.
+    pick_module: str = ""
+    pick_id: str = ""
+
+    def __post_init__(self):
+        self.pick_module = self.pick_module or self.crm_module
+        self.pick_id = self.pick_id or self.crm_id
 
 
 def imported_records(connection, crm_module: str, ids: list[str]) -> dict[str, int]:
@@ -46,36 +49,9 @@ def imported_records(connection, crm_module: str, ids: list[str]) -> dict[str, i
     return found
 
 
-def search_customers(*, connection, client: CrmClient, text: str) -> list[Hit]:
-    """Accounts whose name starts with the text (with their contacts), then contacts by first or last name."""
-    value = criteria_value(text)
-    if len(value) < 2:
-        return []
-    accounts = client.search("Accounts", criteria=f"(Account_Name:starts_with:{value})",
-                             fields=["Account_Name", "Phone", "Billing_City"], max_pages=1)[:MAX_RESULTS]
-    hits = [Hit("Accounts", a["id"], a.get("Account_Name") or "", ", ".join(
-        p for p in (a.get("Billing_City"), a.get("Phone")) if p)) for a in accounts]
-    by_account = {hit.crm_id: hit for hit in hits}
-    contact_fields = ["First_Name", "Last_Name", "Email", "Account_Name"]
-    if by_account:
-        related = client.search("Contacts", criteria=f"(Account_Name:in:{','.join(by_account)})",
-                                fields=contact_fields, max_pages=1)
-        for contact in related:
-            account = (contact.get("Account_Name") or {}).get("id")
-            if account in by_account:
-                hit = _contact_hit(contact)
-                hit.detail = contact.get("Email") or ""  # the account is the line above
-                by_account[account].contacts.append(hit)
-    people = client.search(
-        "Contacts", criteria=f"((First_Name:starts_with:{value})or(Last_Name:starts_with:{value}))",
-        fields=contact_fields, max_pages=1,
-    )[:MAX_RESULTS]
-    contact_hits = [_contact_hit(c) for c in people]
-    for crm_module, group in (("Accounts", hits), ("Contacts", contact_hits)):
-        imported = imported_records(connection, crm_module, [h.crm_id for h in group])
-        for hit in group:
-            hit.imported_id = imported.get(hit.crm_id)
-    return hits + contact_hits
+def _given(text: str) -> str:
+    value = criteria_value(text or "")
+    return value if len(value) >= MIN_LENGTH else ""
 
 
 def _contact_hit(contact: dict) -> Hit:
@@ -84,15 +60,66 @@ def _contact_hit(contact: dict) -> Hit:
     return Hit("Contacts", contact["id"], name, ", ".join(p for p in (contact.get("Email"), account) if p))
 
 
-def search_vendors(*, connection, client: CrmClient, text: str) -> list[Hit]:
-    value = criteria_value(text)
-    if len(value) < 2:
+CONTACT_FIELDS = ["First_Name", "Last_Name", "Email", "Account_Name"]
+
+
+def _accounts(client: CrmClient, name: str, *, contacts_as: str) -> list[Hit]:
+    """Accounts whose name starts with `name`, each with its contacts; selecting one of those contacts
+    imports the account (with its contacts) unless customers come from Contacts."""
+    accounts = client.search("Accounts", criteria=f"(Account_Name:starts_with:{name})",
+                             fields=["Account_Name", "Phone", "Billing_City"], max_pages=1)[:MAX_RESULTS]
+    hits = [Hit("Accounts", a["id"], a.get("Account_Name") or "", ", ".join(
+        p for p in (a.get("Billing_City"), a.get("Phone")) if p)) for a in accounts]
+    by_account = {hit.crm_id: hit for hit in hits}
+    if by_account:
+        related = client.search("Contacts", criteria=f"(Account_Name:in:{','.join(by_account)})",
+                                fields=CONTACT_FIELDS, max_pages=1)
+        for contact in related:
+            account = by_account.get((contact.get("Account_Name") or {}).get("id"))
+            if account is None:
+                continue
+            hit = _contact_hit(contact)
+            hit.detail = contact.get("Email") or ""  # the account is the line above
+            if contacts_as != CrmSource.CONTACTS:
+                hit.pick_module, hit.pick_id = "Accounts", account.crm_id
+            account.contacts.append(hit)
+    return hits
+
+
+def search_customers(*, connection, client: CrmClient, account_name: str = "", first_name: str = "",
+                     last_name: str = "", contacts_as: str = "") -> list[Hit]:
+    """Accounts by Account Name (with their contacts) and contacts by First Name and Last Name: each
+    criterion of at least two letters, matched from the start. `contacts_as` is the customers module's
+    source: with Contacts, a contact is always imported as an individual customer."""
+    account_name, first_name, last_name = _given(account_name), _given(first_name), _given(last_name)
+    hits = _accounts(client, account_name, contacts_as=contacts_as) if account_name else []
+    names = [f"({api}:starts_with:{value})" for api, value in (("First_Name", first_name), ("Last_Name", last_name))
+             if value]
+    people = []
+    if names:
+        criteria = names[0] if len(names) == 1 else f"({names[0]}and{names[1]})"
+        people = [_contact_hit(c) for c in client.search("Contacts", criteria=criteria, fields=CONTACT_FIELDS,
+                                                          max_pages=1)[:MAX_RESULTS]]
+    _mark_imported(connection, hits + people + [c for hit in hits for c in hit.contacts])
+    return hits + people
+
+
+def _mark_imported(connection, hits: list[Hit]) -> None:
+    """Each hit's ERP record, by what selecting it imports."""
+    for crm_module in {hit.pick_module for hit in hits}:
+        group = [hit for hit in hits if hit.pick_module == crm_module]
+        imported = imported_records(connection, crm_module, [hit.pick_id for hit in group])
+        for hit in group:
+            hit.imported_id = imported.get(hit.pick_id)
+
+
+def search_vendors(*, connection, client: CrmClient, vendor_name: str = "") -> list[Hit]:
+    value = _given(vendor_name)
+    if not value:
         return []
     vendors = client.search("Vendors", criteria=f"(Vendor_Name:starts_with:{value})",
                             fields=["Vendor_Name", "Email", "City"], max_pages=1)[:MAX_RESULTS]
     hits = [Hit("Vendors", v["id"], v.get("Vendor_Name") or "", ", ".join(
         p for p in (v.get("Email"), v.get("City")) if p)) for v in vendors]
-    imported = imported_records(connection, "Vendors", [h.crm_id for h in hits])
-    for hit in hits:
-        hit.imported_id = imported.get(hit.crm_id)
+    _mark_imported(connection, hits)
     return hits

@@ -26,8 +26,7 @@ def get_module_config_for_user(request, module: str) -> ModuleConfig:
 
 def get_run_for_user(request, pk: int) -> SyncRun:
     return get_object_or_404(
-        SyncRun.objects.select_related("module_config__connection"),
-        pk=pk, module_config__connection__organization=request.organization,
+        SyncRun.objects.all(), pk=pk, organization=request.organization,
     )
 
 

@@ -37,19 +37,11 @@ def sync_module(self, run_id: int) -> str:
         # A second delivery of a run a live worker is still doing: look again once its heartbeat would
         # have gone stale, then either it has finished (nothing to do) or it is ours to take over.
         raise self.retry(countdown=slot.STALE_AFTER.total_seconds() + 30, max_retries=20) from None
-    if run is not None and run.module_config.module == SyncModule.CUSTOMERS and run.status in (
+    if run is not None and run.module == SyncModule.CUSTOMERS and run.status in (
         RunStatus.SUCCEEDED, RunStatus.PARTIAL
     ):
         # After each customers sync, the linked customers' accounting metrics follow (debounced).
         schedule_metrics_push(connection_id=run.module_config.connection_id)
-    return run.status if run is not None else "gone"
-
-
-@shared_task(bind=True, acks_late=True, time_limit=300, autoretry_for=(OperationalError,), retry_backoff=5,
-             retry_jitter=True, max_retries=5)
-def resync_record(self, link_id: int) -> str:
-    """Fetch one linked CRM record again and apply it (a run with trigger "resync")."""
-    run = engine.resync_link(link_id=link_id)
     return run.status if run is not None else "gone"
 
 
@@ -58,15 +50,19 @@ def tick() -> int:
     """Beat, every minute: reclaim runs whose worker died, and queue a scheduled run of every module
     that is due (configured, not paused, connection active, next_run_at passed). Returns runs queued."""
     slot.reclaim_stale_runs()
+    for config in ModuleConfig.objects.filter(runs__status=RunStatus.RUNNING).distinct():
+        slot.reclaim_dead_runs(module_config=config)
     # A queued run whose message was lost (a broker restart) would block its module: send it again. A
     # duplicate is harmless, the claim is a conditional update.
     lost = SyncRun.objects.in_progress().filter(status=RunStatus.QUEUED,
                                                 queued_at__lt=timezone.now() - slot.STALE_AFTER)
     for run_id in lost.values_list("pk", flat=True)[:100]:
         sync_module.delay(run_id)
-    for connection_id in CrmConnection.objects.filter(
-        status=ConnectionStatus.ACTIVE, metrics_due_at__lte=timezone.now()
-    ).values_list("pk", flat=True):
+    due = CrmConnection.objects.filter(status=ConnectionStatus.ACTIVE, two_way_allowed=True,
+                                       metrics_due_at__lte=timezone.now())
+    # A paused customers module pauses its metrics: they stay due until it is resumed.
+    due = due.exclude(module_configs__module=SyncModule.CUSTOMERS, module_configs__paused=True)
+    for connection_id in due.values_list("pk", flat=True):
         push_customer_metrics.delay(connection_id)
     queued = 0
     for config in ModuleConfig.objects.due():

@@ -65,12 +65,10 @@ def resume(request: HttpRequest, module: str) -> HttpResponse:
 
 @role_required(*READ_ROLES)
 def history(request: HttpRequest) -> HttpResponse:
-    runs = SyncRun.objects.filter(module_config__connection__organization=request.organization).select_related(
-        "module_config"
-    )
+    runs = SyncRun.objects.filter(organization=request.organization)
     module = request.GET.get("module", "")
     if module in SyncModule.values:
-        runs = runs.filter(module_config__module=module)
+        runs = runs.filter(module=module)
     state = list_state(request, runs, selectors.HISTORY)
     return render(
         request,
@@ -102,8 +100,10 @@ def resync(request: HttpRequest, erp_model: str, pk: int) -> HttpResponse:
     link = selectors.link_for(organization=request.organization, erp_model=erp_model, erp_id=pk)
     if link is None:
         raise Http404("This record is not linked to the CRM.")
-    run, started, message = enqueue.resync_request(link=link)
-    (messages.success if started else messages.warning)(request, message)
+    level, message, still_here = services.record_resync(link=link)
+    getattr(messages, level)(request, message)
+    if not still_here:
+        return redirect(ERP_MODELS[erp_model].replace(":detail", ":list"))
     return redirect(ERP_MODELS[erp_model], pk=pk)
 
 
@@ -119,27 +119,36 @@ def delete_integration(request: HttpRequest) -> HttpResponse:
         messages.success(request, "The integration is being deleted in the background. A notification tells "
                                   "you when it is done.")
         return redirect(reverse("integration:zoho_apps"))
-    return render(request, "sync/delete_integration.html", {"form": form, "connection": connection})
+    counts = services.integration_delete_preview(connection=connection)
+    preview = [(mode, label, [counts[mode][name] for name in ("customers", "vendors", "items")])
+               for mode, label in form.fields["mode"].choices]
+    return render(request, "sync/delete_integration.html", {"form": form, "connection": connection, "preview": preview})
 
 
-SEARCHES = {"customers": search.search_customers, "vendors": search.search_vendors}
+# The criteria of each search, as the help page names them: request parameter -> label.
+SEARCH_CRITERIA = {
+    "customers": {"account_name": "Account Name", "first_name": "First Name", "last_name": "Last Name"},
+    "vendors": {"vendor_name": "Vendor Name"},
+}
 
 
 @role_required(*EDIT_ROLES)
 def crm_search(request: HttpRequest, module: str) -> HttpResponse:
-    """The Zoho CRM tab of Advanced Search: live results from the CRM, marked when already imported."""
-    if module not in SEARCHES:
+    """The Zoho CRM tab of Advanced Search, after Search is pressed: live results from the CRM, marked when
+    already imported."""
+    if module not in SEARCH_CRITERIA:
         raise Http404
     connection = connection_for(request.organization)
-    context = {"module": module, "hits": [], "error": "", "q": request.GET.get("q", "").strip()[:100]}
+    criteria = {name: request.GET.get(name, "").strip()[:100] for name in SEARCH_CRITERIA[module]}
+    context = {"module": module, "hits": [], "error": "", "searched": any(criteria.values()),
+               "criteria": ", ".join(v for v in criteria.values() if v)}
     if connection is None:
         context["error"] = "Zoho CRM is not connected. Search the records here instead."
     elif not connection.is_active:
         context["error"] = "The Zoho CRM integration is disabled, so the CRM cannot be searched or imported from."
-    elif context["q"]:
+    elif context["searched"]:
         try:
-            client = client_for(connection, retry_budget=10, max_attempts=3)
-            context["hits"] = SEARCHES[module](connection=connection, client=client, text=context["q"])
+            context["hits"] = _search(connection, module, criteria)
         except CrmError as error:
             log.warning("CRM search failed: %s", type(error).__name__)
             context["error"] = ("Zoho CRM could not be reached just now, so there are no CRM results. "
@@ -147,11 +156,20 @@ def crm_search(request: HttpRequest, module: str) -> HttpResponse:
     return render(request, "sync/partials/crm_search.html", context)
 
 
+def _search(connection, module: str, criteria: dict) -> list:
+    client = client_for(connection, retry_budget=10, max_attempts=3)
+    if module == "vendors":
+        return search.search_vendors(connection=connection, client=client, **criteria)
+    config = connection.module_configs.filter(module=SyncModule.CUSTOMERS).first()
+    return search.search_customers(connection=connection, client=client, contacts_as=config.crm_source if config else "",
+                                   **criteria)
+
+
 @role_required(*EDIT_ROLES)
 @require_POST
 def crm_import(request: HttpRequest, module: str) -> HttpResponse:
     """Select a CRM record in Advanced Search: import it (once) and pick it on the form."""
-    if module not in SEARCHES:
+    if module not in SEARCH_CRITERIA:
         raise Http404
     connection = get_connection_for_user(request)
     crm_module = request.POST.get("crm_module", "")

@@ -144,6 +144,7 @@ class CrmConnectionFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = CrmConnection
+        skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
     crm_org_id = factory.Sequence(lambda n: f"6000000{n:05d}")
@@ -155,6 +156,13 @@ class CrmConnectionFactory(factory.django.DjangoModelFactory):
     client_secret = "not-a-secret"
     refresh_token = "1000.not-a-token"
     two_way_allowed = True
+
+    @factory.post_generation
+    def flag_organization(obj, create, extracted, **kwargs):
+        """As connecting does: the organization has a CRM now."""
+        if create:
+            Organization.objects.filter(pk=obj.organization_id).update(crm_connected=True)
+            obj.organization.crm_connected = True
 
 
 class ModuleConfigFactory(factory.django.DjangoModelFactory):

@@ -27,5 +27,5 @@ def test_a_task_enqueued_by_a_view_runs_on_the_worker(actors, celery_worker):
             break
         time.sleep(0.2)
     notification = Notification.objects.get(user=actors.finance, organization=actors.organization)
-    assert "1 invoice(s) are now overdue" in notification.message
+    assert "1 invoice is now overdue" in notification.message
     assert Invoice.objects.get(pk=invoice.pk).status == "overdue"

@@ -20,6 +20,7 @@ VENDOR_LIST = ListSpec(
         "-created": ("Newest first", ("-created_at", "-id")),
     },
     default_sort="name",
+    crm_views=("crm",),
 )
 
 BILL_LIST = ListSpec(
@@ -38,13 +39,13 @@ def get_vendor_for_user(request, pk: int) -> Vendor:
     return get_object_or_404(Vendor.objects.select_related("owner"), pk=pk, organization=request.organization)
 
 
-def vendor_lookup(*, organization, q: str, limit: int = 10):
-    """Active vendors whose name, company or email matches `q`, for pickers."""
+def vendor_lookup(*, organization, q: str, limit: int = 10, browse: bool = False):
+    """Active vendors whose name, company or email matches `q`, for pickers; with `browse`, the first ones by
+    name when nothing is typed yet."""
     q = q.strip()
-    if not q:
+    vendors = Vendor.objects.filter(organization=organization, is_active=True)
+    if q:
+        vendors = vendors.filter(search_condition(VENDOR_LIST.search_fields, q))
+    elif not browse:
         return Vendor.objects.none()
-    return (
-        Vendor.objects.filter(organization=organization, is_active=True)
-        .filter(search_condition(VENDOR_LIST.search_fields, q))
-        .order_by("display_name", "id")[:limit]
-    )
+    return vendors.order_by("display_name", "id")[:limit]

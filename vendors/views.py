@@ -94,5 +94,7 @@ def bill_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(*READ_ROLES)
 def vendor_lookup(request: HttpRequest) -> HttpResponse:
-    vendors = selectors.vendor_lookup(organization=request.organization, q=request.GET.get("q", "")[:100])
+    browse = request.GET.get("browse") == "1"
+    vendors = selectors.vendor_lookup(organization=request.organization, q=request.GET.get("q", "")[:100],
+                                      browse=browse, limit=25 if browse else 10)
     return render(request, "partials/record_lookup.html", {"records": vendors, "empty": "No matching vendors."})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,11 @@ class CrmPaginationLimit(CrmInvalidData):
     """A page_token chain reached the CRM's ceiling (record 100,000): start a new chain."""
 
 
+class CrmPageTokenExpired(CrmInvalidData):
+    """The page_token of the next page expired (they last about a day) or is no longer known: start a new
+    chain."""
+
+
 @dataclass
 class Page:
     records: list[dict]
@@ -71,6 +77,11 @@ class WriteResult:
         ok = item.get("status") == "success"
         return cls(ok=ok, id=details.get("id") if ok else None, action=item.get("action") or "",
                    code=item.get("code") or "", message=item.get("message") or "", details=details)
+
+
+def criteria_value(text: str) -> str:
+    """A value inside search criteria: Zoho escapes parentheses, commas and backslashes with a backslash."""
+    return re.sub(r"([(),\\])", r"\\\1", str(text).strip())
 
 
 def _error_from_body(status: int, body: dict | None, default: str) -> CrmError:
@@ -316,7 +327,7 @@ class CrmClient:
             headers["If-Modified-Since"] = modified_since.isoformat(timespec="seconds")
         seen = 0
         while True:
-            body = self.get_json(f"{API}/{module}", params=params, headers=headers)
+            body = self._listing_page(module, params, headers)
             if not body:
                 return
             page = Page(records=body.get("data") or [], info=body.get("info") or {})
@@ -327,6 +338,17 @@ class CrmClient:
             if not page.more or not token or page.window_full:
                 return
             params = {**params, "page_token": token}
+
+    def _listing_page(self, module: str, params: dict, headers: dict):
+        try:
+            return self.get_json(f"{API}/{module}", params=params, headers=headers)
+        except CrmInvalidData as error:
+            token_refused = error.code in ("EXPIRED_VALUE", "INVALID_DATA") and (
+                (error.details or {}).get("param_name") == "page_token")
+            if "page_token" in params and token_refused:
+                raise CrmPageTokenExpired(str(error), status=error.status, code=error.code,
+                                          details=error.details) from None
+            raise
 
     def read_ahead(self, pages: Iterator[Page]) -> Iterator[Page]:
         """`pages` one page ahead, in a thread: while the caller writes page n, page n+1 is on its way

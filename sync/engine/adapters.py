@@ -99,6 +99,25 @@ class Adapter:
             return None  # contact persons belong to a customer; a name says nothing about who they are
         return DUPLICATE_FIELDS.get((self.target, config.duplicate_key if self.erp_model == ErpModel.ITEM else "name"))
 
+    def duplicate_source(self, specs) -> tuple[str, ...]:
+        """The incoming values compared with `duplicate_field` when it is not mapped itself: an individual
+        customer's display name is their first and last name."""
+        if self.customer_type == CustomerType.INDIVIDUAL and not any(s.erp_field == "display_name" for s in specs):
+            return ("first_name", "last_name")
+        return ()
+
+    def duplicate_label(self, config: ModuleConfig, specs) -> str:
+        """What the duplicate rule compares, as people say it."""
+        if self.duplicate_source(specs):
+            return "first and last name"
+        field = self.duplicate_field(config)
+        return {"display_name": "display name", "name": "name", "sku": "SKU"}.get(field or "", field or "")
+
+    @property
+    def noun(self) -> str:
+        """What one of its ERP records is called: "customer", "contact person", "vendor", "item"."""
+        return self.erp_model.label.lower()
+
     @property
     def unique_field(self) -> str | None:
         return "sku" if self.erp_model == ErpModel.ITEM else None
@@ -150,6 +169,26 @@ def reads_for(config: ModuleConfig) -> list[CrmModuleRead]:
 
 def adapters_for(config: ModuleConfig) -> list[Adapter]:
     return [adapter for read in reads_for(config) for adapter in read.adapters]
+
+
+def push_adapters_for(config: ModuleConfig) -> list[Adapter]:
+    """What a module pushes both ways: what it fetches and, for customers, both types whatever the source:
+    business customers go to Accounts and individual customers to Contacts (the help page's rule)."""
+    adapters = adapters_for(config)
+    if config.module == SyncModule.CUSTOMERS:
+        adapters += [adapter for adapter in (ACCOUNTS, CONTACTS) if adapter not in adapters]
+    return adapters
+
+
+def push_only_reads(config: ModuleConfig) -> list[CrmModuleRead]:
+    """The CRM modules a module writes to both ways but does not fetch (individual customers' Contacts
+    when the source is Accounts, say): their deletions are still followed, so that a record deleted there
+    is unlinked here rather than pushed to a record that is gone."""
+    if not config.syncs_both_ways:
+        return []
+    fetched = {read.crm_module for read in reads_for(config)}
+    return [CrmModuleRead(adapter.crm_module, "", (adapter,)) for adapter in push_adapters_for(config)
+            if adapter.crm_module not in fetched]
 
 
 def linked_subquery(*, connection, adapter: Adapter):

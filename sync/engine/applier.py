@@ -29,10 +29,19 @@ from .progress import Counts, issue_for, record_progress
 log = logging.getLogger("sync")
 
 
-def _validation_message(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
-    return " ".join(error.messages)
+def _validation_message(error: ValidationError, model) -> str:
+    """The ERP's refusal in its own words, fields named as people call them ("Display name: …")."""
+    if not hasattr(error, "message_dict"):
+        return " ".join(error.messages)
+
+    def label(name: str) -> str:
+        try:
+            return str(model._meta.get_field(name).verbose_name).capitalize()
+        except Exception:  # noqa: BLE001 - not a field (the form-wide errors)
+            return ""
+
+    return "; ".join(f"{label(name)}: {' '.join(messages)}" if label(name) else " ".join(messages)
+                     for name, messages in error.message_dict.items())
 
 
 @dataclass
@@ -156,7 +165,7 @@ def _prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_pu
             adapter.validate(obj)
         except ValidationError as error:
             return issue_for(scope, action, planner.Issue(
-                kind=IssueKind.ERROR, message=f"The ERP refused the record: {_validation_message(error)}"))
+                kind=IssueKind.ERROR, message=f"The ERP refused the record: {_validation_message(error, adapter.model)}"))
     link = rows.links.get(action.crm_id)
     if link is None or link.erp_model != adapter.erp_model or action.retire is not None:
         link = RecordLink(connection_id=scope.config.connection_id, crm_module=adapter.crm_module, crm_id=action.crm_id,

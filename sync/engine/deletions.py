@@ -28,6 +28,12 @@ def deletions(ctx: RunContext, read: CrmModuleRead) -> None:
     cursor moves with the last page."""
     module = read.crm_module
     state = ctx.state(module)
+    if cursor.DELETED not in state:
+        # A CRM module only written to has no fetch to start its deletion cursor: nothing of ours was
+        # there before this run, so deletions count from now.
+        state[cursor.DELETED] = cursor.iso(ctx.run.started_at or timezone.now())
+        ctx.save_cursor(module, state)
+        return
     since = cursor.since(state, cursor.DELETED)
     adapters = list(read.adapters)
     if read.routes_by_account and CONTACTS not in adapters:

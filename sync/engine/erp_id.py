@@ -8,7 +8,9 @@ The value is "<organization id>-<ERP model>-<primary key>", built and read only 
 
 from __future__ import annotations
 
-FIELD = "ERP_Id"
+from integration.catalogue import ERP_ID_FIELD
+
+FIELD = ERP_ID_FIELD
 # The field as the fields API takes it; the CRM names it from its label (api_name is what it will be).
 DEFINITION = {"api_name": FIELD, "field_label": "ERP Id", "data_type": "text", "length": 60,
               "unique": {"casesensitive": "false"}}

@@ -17,7 +17,7 @@ from contextlib import closing
 
 from django.utils import timezone
 
-from integration.crm.client import CrmPaginationLimit
+from integration.crm.client import CrmPageTokenExpired, CrmPaginationLimit
 from integration.crm.errors import CrmError, CrmInvalidData
 
 from ..models import SyncRun
@@ -32,6 +32,7 @@ from .view_windows import read_view_by_windows
 log = logging.getLogger("sync")
 
 CHAIN_CEILING = 100_000  # a page_token chain ends at this record; start a new one before
+VIEW_PASS_ATTEMPTS = 3  # a view read again after its page_token expired, at most this many times
 
 
 class _Restart(Exception):
@@ -105,18 +106,38 @@ def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, sinc
                 cursor.advance(state, cursor.MODIFIED, latest, complete=True)
                 _pass_done(ctx, read, state)
             return
-        except (CrmPaginationLimit, _Restart):
-            since = _restart_from(read, latest, since, in_chain)
+        except (CrmPaginationLimit, CrmPageTokenExpired, _Restart) as reason:
+            since = _restart_from(read, latest, since, in_chain, reason)
 
 
-def _restart_from(read: CrmModuleRead, latest, since, in_chain: int) -> datetime.datetime:
+def _restart_from(read: CrmModuleRead, latest, since, in_chain: int, reason: Exception) -> datetime.datetime:
+    """Where a new chain starts: the last time seen (minus its second, whose records may not all be in)."""
     restart = latest - ONE_SECOND if latest else None
     if restart is None or (since is not None and restart <= since):
+        if isinstance(reason, CrmPageTokenExpired):
+            raise CrmError(f"The CRM's page_token expired before the next page of {read.crm_module} was read, "
+                           "twice at the same place.") from None
         raise CrmError(
             f"More than {CHAIN_CEILING} {read.crm_module} records share one modification time; "
             "the CRM's paging cannot get past them.") from None
-    log.info("%s: page_token window reached after %s records; restarting from %s", read.crm_module, in_chain, restart)
+    why = "the page_token expired" if isinstance(reason, CrmPageTokenExpired) else "page_token window reached"
+    log.info("%s: %s after %s records; restarting from %s", read.crm_module, why, in_chain, restart)
     return restart
+
+
+def _read_view_chain(ctx: RunContext, read: CrmModuleRead, state: dict, since, fields: list[str], largest):
+    """One page_token chain through the view; returns the largest modification time seen."""
+    pages = ctx.client.read_ahead(ctx.client.iter_pages(
+        read.crm_module, fields=fields, cvid=read.view_id, modified_since=since, window=CHAIN_CEILING))
+    with closing(pages):
+        for page in pages:
+            page_latest = latest_time(page.records)
+            if page_latest is not None:
+                largest = max(largest, page_latest) if largest else page_latest
+            apply_records(ctx, read, page.records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
+            if page.window_full:
+                raise CrmPaginationLimit("page_token window reached")
+    return largest
 
 
 def _fetch_view(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str]) -> None:
@@ -125,16 +146,17 @@ def _fetch_view(ctx: RunContext, read: CrmModuleRead, state: dict, start, since,
     records than one page_token chain reaches is read again by searches in time windows."""
     largest = start
     try:
-        pages = ctx.client.read_ahead(ctx.client.iter_pages(
-            read.crm_module, fields=fields, cvid=read.view_id, modified_since=since, window=CHAIN_CEILING))
-        with closing(pages):
-            for page in pages:
-                page_latest = latest_time(page.records)
-                if page_latest is not None:
-                    largest = max(largest, page_latest) if largest else page_latest
-                apply_records(ctx, read, page.records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
-                if page.window_full:
-                    raise CrmPaginationLimit("page_token window reached")
+        for attempt in range(VIEW_PASS_ATTEMPTS):
+            try:
+                largest = _read_view_chain(ctx, read, state, since, fields, largest)
+                break
+            except CrmPageTokenExpired:
+                # Unsorted, a view's chain cannot resume from a time: the pass starts again (replays of the
+                # pages already applied are no-ops).
+                if attempt == VIEW_PASS_ATTEMPTS - 1:
+                    raise CrmError(f"The CRM's page_token expired in the middle of the {read.crm_module} view "
+                                   f"{VIEW_PASS_ATTEMPTS} times in a row.") from None
+                log.info("%s: the page_token expired in the view; reading the view again", read.crm_module)
     except CrmPaginationLimit:
         log.info("%s: the view has more changes than a page_token chain reaches; reading it by time windows",
                  read.crm_module)

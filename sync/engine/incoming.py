@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from ..models import RecordLink
 from . import erp_id, planner
 from .adapters import CONTACT_PERSONS, CONTACTS, Adapter, CrmModuleRead
 from .applier import apply_page
@@ -46,11 +47,26 @@ def _route(ctx: RunContext, read: CrmModuleRead, records: list[dict]):
         return groups, {}
     accounts = {_lookup_id(r.get("Account_Name")) for r in records} - {None}
     parents = parents_for(connection=ctx.connection, account_ids=accounts)
+    individuals = _pushed_individuals(ctx, read, records)
     for record in records:
-        has_parent = _lookup_id(record.get("Account_Name")) in parents
-        target = CONTACT_PERSONS if has_parent or CONTACTS.name not in groups else CONTACTS
-        groups[target.name][1].append(record)
+        if _lookup_id(record.get("Account_Name")) in parents:
+            target = CONTACT_PERSONS
+        elif CONTACTS.name in groups or str(record.get("id")) in individuals:
+            target = CONTACTS
+        else:
+            target = CONTACT_PERSONS  # an orphan while orphans are left out: skipped, saying why
+        groups.setdefault(target.name, (target, []))[1].append(record)
     return groups, parents
+
+
+def _pushed_individuals(ctx: RunContext, read: CrmModuleRead, records: list[dict]) -> set[str]:
+    """Contacts that are individual customers pushed from here (both ways, customers follow their type),
+    when orphan contacts are not fetched: they stay individual customers rather than orphans."""
+    if CONTACTS in read.adapters or not ctx.config.syncs_both_ways:
+        return set()
+    ids = [str(r.get("id")) for r in records if _lookup_id(r.get("Account_Name")) is None]
+    return set(RecordLink.objects.filter(connection=ctx.connection, crm_module=CONTACTS.crm_module, crm_id__in=ids,
+                                         erp_model=CONTACTS.erp_model).values_list("crm_id", flat=True)) if ids else set()
 
 
 def apply_records(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, cursor: dict | None) -> Counts:

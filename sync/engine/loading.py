@@ -68,6 +68,8 @@ def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, P
         links={crm_id: link_state(link) for crm_id, link in rows.links.items()},
         rows={pk: erp_row(scope, obj) for pk, obj in rows.objects.items()},
         duplicate_field=adapter.duplicate_field(scope.config), duplicate_action=scope.config.duplicate_action,
+        duplicate_source=adapter.duplicate_source(scope.specs),
+        duplicate_label=adapter.duplicate_label(scope.config, scope.specs), noun=adapter.noun,
         unique_field=adapter.unique_field, has_parent=adapter.has_parent,
     )
     unlinked = [record for record in incoming if record.crm_id not in rows.links and not record.errors]
@@ -97,7 +99,7 @@ def _load_candidates(scope, data: PlanInput, rows: PageRows, unlinked: list[Inco
         return
     if scope.may_have_duplicates is not None and not scope.may_have_duplicates():
         return
-    keys = {str(record.values.get(data.duplicate_field) or "").strip().lower() for record in unlinked} - {""}
+    keys = {planner.duplicate_text(data, record.values).lower() for record in unlinked} - {""}
     if not keys:
         return
     found = unlinked_rows.annotate(_key=Lower(Trim(data.duplicate_field))).filter(_key__in=keys).order_by("pk")

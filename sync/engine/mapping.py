@@ -32,10 +32,11 @@ CHOICE_DEFAULTS = {"item_type": "goods"}
 
 
 class ConversionError(ValueError):
-    def __init__(self, *, field: str, value: Any, reason: str):
+    def __init__(self, *, field: str, value: Any, reason: str, label: str = ""):
         self.field = field
         self.value = value
         self.reason = reason
+        self.label = label or field  # the field as people call it
         super().__init__(f"{field}: {reason}")
 
 
@@ -52,6 +53,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     two_way: bool = False  # ERP changes of this field go to the CRM
     crm_choices: tuple[str, ...] = ()  # the CRM picklist's values, when known
+    label: str = ""  # the ERP field as people call it ("Display name")
 
     @property
     def is_custom(self) -> bool:
@@ -66,7 +68,7 @@ class FieldSpec:
 
 
 def _fail(spec: FieldSpec, value, reason: str):
-    raise ConversionError(field=spec.erp_field, value=value, reason=reason)
+    raise ConversionError(field=spec.erp_field, value=value, reason=reason, label=spec.label)
 
 
 def _text(spec: FieldSpec, value) -> str:
@@ -212,7 +214,7 @@ def record_to_erp(specs: list[FieldSpec], record: dict) -> tuple[dict, list[Conv
             continue
         if spec.required and values[spec.erp_field] in ("", None):
             errors.append(ConversionError(field=spec.erp_field, value=record.get(spec.crm_field),
-                                          reason="is required"))
+                                          reason="is required", label=spec.label))
     return values, errors
 
 
@@ -335,6 +337,6 @@ def specs_for(
             erp_field=erp_field, crm_field=crm_field, kind=field.kind, crm_data_type=data_type,
             max_length=field.max_length, required=field.required, choices=field.choices,
             two_way=two_way and both,
-            crm_choices=tuple(picklist_values(meta.get(crm_field) or {})),
+            crm_choices=tuple(picklist_values(meta.get(crm_field) or {})), label=field.label,
         ))
     return specs

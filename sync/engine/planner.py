@@ -101,6 +101,11 @@ class PlanInput:
     links: dict[str, LinkState] = field(default_factory=dict)  # crm_id -> link (any ERP model)
     rows: dict[int, ErpRow] = field(default_factory=dict)  # linked rows and duplicate candidates
     duplicate_field: str | None = None  # ERP field compared for duplicates
+    # The incoming values joined to compare with it, when not that field itself (a contact's first and
+    # last name against an individual customer's display name).
+    duplicate_source: tuple[str, ...] = ()
+    duplicate_label: str = ""  # what is compared, as people say it ("display name", "SKU")
+    noun: str = "record"  # what the ERP records are ("customer", "item")
     duplicate_action: str = "skip"
     candidates: dict[str, list[int]] = field(default_factory=dict)  # normalised key -> unlinked ERP ids
     unique_field: str | None = None  # an ERP field unique when set (item SKU)
@@ -113,6 +118,13 @@ class PlanInput:
 def normalise(value) -> str:
     """The duplicate key: trimmed and case-folded."""
     return str(value or "").strip().casefold()
+
+
+def duplicate_text(data: PlanInput, values: dict) -> str:
+    """What an incoming record brings to compare for duplicates, before normalising."""
+    if data.duplicate_source:
+        return " ".join(part for part in (str(values.get(name) or "").strip() for name in data.duplicate_source) if part)
+    return str(values.get(data.duplicate_field) or "").strip()
 
 
 def merge_field(spec: FieldSpec, base, crm, erp, *, crm_wins: bool) -> tuple[Any, str]:
@@ -153,7 +165,8 @@ def merge(specs: list[FieldSpec], base: dict, crm: dict, erp: dict, *, crm_wins:
             winner = "CRM" if outcome == "conflict-crm" else "ERP"
             action.issues.append(Issue(
                 kind="conflict", field=name, crm_value=crm_value, erp_value=erp_value,
-                message=f"{name} changed in both the CRM and the ERP since the last sync; the {winner} value was kept.",
+                message=f"{spec.label or name} changed both in Zoho CRM and here since the last sync; "
+                    f"the {winner} value was kept.",
             ))
     if action.issues:
         action.kind = Kind.CONFLICT
@@ -196,7 +209,7 @@ def _plan_one(data: PlanInput, record: Incoming, candidates, unique_taken, with_
     if record.errors:
         return Action(kind=Kind.ERROR, crm_id=record.crm_id, issues=[
             Issue(kind="error", field=error.field, crm_value=error.value,
-                  message=f"{error.field} {error.value!r:.200} {error.reason}.")
+                  message=f"{error.label} {error.value!r:.200} {error.reason}.")
             for error in record.errors
         ])
     link = data.links.get(record.crm_id)
@@ -249,7 +262,7 @@ def _plan_unlinked(data: PlanInput, record: Incoming, candidates, unique_taken, 
     if record.erp_ref is not None and record.erp_ref in data.own:
         data.own.discard(record.erp_ref)
         return _link_to(data, record, record.erp_ref, snapshot, unique_taken)
-    key = normalise(record.values.get(data.duplicate_field)) if data.duplicate_field is not None else ""
+    key = normalise(duplicate_text(data, record.values)) if data.duplicate_field is not None else ""
     found = candidates.get(key) if key else None
     if found:
         match = found[0]
@@ -286,10 +299,10 @@ def _link_to(data: PlanInput, record: Incoming, erp_id: int, snapshot: dict, uni
 def _skip_duplicate(data: PlanInput, record: Incoming, match: int) -> Action:
     existing = data.rows.get(match)
     name = _label(existing) if existing else f"#{match}"
+    compared = data.duplicate_label or data.duplicate_field
     return Action(kind=Kind.SKIP, crm_id=record.crm_id, erp_id=match, issues=[Issue(
-        kind="skipped", field=data.duplicate_field or "",
-        crm_value=record.values.get(data.duplicate_field), erp_value=name,
-        message=f"A record with the same {data.duplicate_field} already exists in the ERP ({name}); "
+        kind="skipped", field=data.duplicate_field or "", crm_value=duplicate_text(data, record.values), erp_value=name,
+        message=f"A {data.noun} with the same {compared} already exists here ({name}); "
                 "the duplicate rule is Skip, so neither was changed.")])
 
 
@@ -304,8 +317,9 @@ def _unique_clash(data: PlanInput, changes: dict, erp_id: int | None, taken: dic
         row = data.rows.get(holder)
         action.kind = Kind.ERROR
         action.erp_changes, action.push, action.snapshot = {}, {}, {}
+        label = next((spec.label for spec in data.specs if spec.erp_field == name and spec.label), name)
         action.issues = [Issue(kind="error", field=name, crm_value=value, erp_value=_label(row) if row else "",
-                               message=f"{name} {value!r} is already used by another ERP record "
+                               message=f"{label} {value!r} is already used by another {data.noun} here "
                                        f"({_label(row) if row else f'#{holder}'}).")]
         return True
     taken[value] = erp_id if erp_id is not None else -1

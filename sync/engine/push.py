@@ -8,12 +8,15 @@ customers → Contacts, contact persons → Contacts with their Account, vendors
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from integration.crm.client import criteria_value
+from integration.crm.errors import CrmInvalidData
 from integration.models import ErpModel
 
 from ..flags import mark_linked
@@ -28,12 +31,16 @@ from .mapping import model_field_name, read_erp, record_to_erp, to_crm, write_er
 from .planner import Action
 from .progress import Counts, issue_for, record_progress, refused_by_crm
 
+log = logging.getLogger("sync")
+
 PUSH_BATCH = 100
 PUSH_WINDOW_MARGIN = datetime.timedelta(minutes=1)  # clocks of the app servers writing updated_at
 
 
-def push(ctx: RunContext, adapter: Adapter, *, new_records: bool) -> None:
-    """The phase, for one adapter: changed linked records, then (with `new_records`) new ones."""
+def push(ctx: RunContext, adapter: Adapter, *, new_records: bool, before_fetch: bool = False) -> None:
+    """The phase, for one adapter: changed linked records, then (with `new_records`) new ones. Before the
+    fetch (items, whose ERP goes first), a new record that looks like a record already in the CRM waits
+    for the fetch, whose duplicate rule decides what it is."""
     specs = ctx.specs(adapter)
     if not any(spec.two_way for spec in specs):
         return
@@ -52,7 +59,10 @@ def push(ctx: RunContext, adapter: Adapter, *, new_records: bool) -> None:
     if not new_records:
         return
     for chunk in _chunks(_new_records(ctx, adapter, queryset, window)):
-        _push_new(ctx, adapter, chunk)
+        if before_fetch:
+            chunk = _without_likely_duplicates(ctx, adapter, chunk)
+        if chunk:
+            _push_new(ctx, adapter, chunk)
 
 
 def _new_records(ctx: RunContext, adapter: Adapter, queryset, window):
@@ -81,6 +91,27 @@ def _chunks(queryset, size: int = PUSH_BATCH):
             return
         yield chunk
         last = chunk[-1].pk
+
+
+def _without_likely_duplicates(ctx: RunContext, adapter: Adapter, objects: list) -> list:
+    """Those of `objects` whose duplicate key (an item's name or SKU) no CRM record has: one search."""
+    name = adapter.duplicate_field(ctx.config)
+    spec = ctx.adapter_run(adapter).by_name.get(name) if name else None
+    if spec is None:
+        return objects
+    keys = {planner.normalise(read_erp(spec, obj)): obj for obj in objects}
+    keys.pop("", None)
+    if not keys:
+        return objects
+    values = ",".join(criteria_value(str(read_erp(spec, obj))) for obj in keys.values())
+    try:
+        found = ctx.client.search(adapter.crm_module, criteria=f"({spec.crm_field}:in:{values})",
+                                  fields=[spec.crm_field])
+    except CrmInvalidData as error:  # the CRM would not search that field: all of them wait for the fetch
+        log.info("could not look for duplicates of new %s in the CRM: %s", adapter.crm_module, error)
+        return []
+    taken = {planner.normalise(record.get(spec.crm_field)) for record in found}
+    return [obj for obj in objects if planner.normalise(read_erp(spec, obj)) not in taken]
 
 
 # --- changed records --------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """A run of one module configuration, phase by phase (DESIGN.md section 5):
 
 0. claim the module's running slot (`slot`); read the CRM's users once a day (`owners`);
-1. items both ways: push the ERP's changes first (`push`), since the ERP wins their conflicts;
+1. items both ways: push the ERP's changes and new items first (`push`), since the ERP wins their
+   conflicts (a new item that looks like a CRM product waits for the fetch's duplicate rule);
 2. fetch, CRM module by module, Accounts before their Contacts (`fetch`, `incoming`);
-3. deletions made in the CRM (`deletions`);
-4. both ways: push what changed here and what the CRM has never seen (`push`);
+3. deletions made in the CRM (`deletions`), also in the CRM modules it only writes to;
+4. both ways: push what changed here and what the CRM has never seen (`push`); customers go by type,
+   business ones to Accounts and individual ones to Contacts, whichever module they are fetched from;
 5. finish: counts, API calls, status, the next scheduled run (`slot.finish`).
 
 Entry points: `run_module(run_id=...)` for a queued SyncRun, `run_now(...)` to queue and run one in this
@@ -25,7 +27,7 @@ from integration.services import client_for
 from ..models import RecordLink, RunStatus, SyncRun, Trigger
 from ..selectors import module_config_for_link
 from . import deletions, fetch, push, slot
-from .adapters import adapters_for, reads_for
+from .adapters import adapters_for, push_adapters_for, push_only_reads, reads_for
 from .context import RunContext
 from .incoming import apply_records
 
@@ -39,15 +41,15 @@ def sync(ctx: RunContext) -> None:
     ctx.owners.read_users(ctx.client)
     if config.erp_goes_first:
         for adapter in adapters_for(config):
-            push.push(ctx, adapter, new_records=False)
+            push.push(ctx, adapter, new_records=True, before_fetch=True)
     for read in reads:
         fetch.fetch(ctx, read)
     ctx.growth.fetch_done()
-    for read in reads:
+    for read in reads + push_only_reads(config):
         deletions.deletions(ctx, read)
     if config.syncs_both_ways:
         started = timezone.now()
-        for adapter in adapters_for(config):
+        for adapter in push_adapters_for(config):
             push.push(ctx, adapter, new_records=True)
         if not ctx.push_failed:
             # The next push looks only at records changed since this one began (see push.push); after a

@@ -2,10 +2,14 @@
 
 The slot is the partial unique index "one running run per module": a queued run becomes running with a
 conditional update, and a second one at the same moment fails on the index and is skipped with the
-reason. While it works, a run's heartbeat is written with each page's counters
-(`progress.record_progress`). A run whose heartbeat stopped (its worker was killed) is reclaimed after
-STALE_AFTER; the next run replays at most the page that was in flight. `finish` ends a run with its
-status and schedules the module's next one.
+reason. `finish` ends a run with its status and schedules the module's next one.
+
+A run's slot is tied to the life of the process that holds it. On PostgreSQL the process also holds a
+session-level advisory lock for the module, on a database connection of its own: the server releases it
+the moment that process dies (SIGKILL, a lost machine), so the next run knows at once that a run marked
+running has nobody behind it and takes over, replaying at most the page that was in flight. Everywhere,
+a run's heartbeat is written with each page's counters (`progress.record_progress`), and a run whose
+heartbeat stopped for STALE_AFTER is reclaimed: the fallback on SQLite, and for a process that hangs.
 """
 
 from __future__ import annotations
@@ -27,6 +31,50 @@ from ..models import RunStatus, SyncRun, Trigger
 STALE_AFTER = datetime.timedelta(minutes=10)  # no heartbeat for this long: the run's worker is gone
 IN_PROGRESS_REASON = "A run of this module is in progress."
 CLAIM_ATTEMPTS = 20
+LOCK_NAMESPACE = 0x5E4C  # the first key of our advisory locks; the second is the module configuration's id
+DEAD_REASON = ("The process running this sync stopped (it was killed or its machine went away); the next run "
+               "continues where it left off.")
+INTERRUPTED_REASON = "Interrupted by the person running it; the next run continues where it left off."
+
+# Advisory locks held by this process, per run: the connection each lives on.
+_locks: dict[int, object] = {}
+
+
+def _take_lock(config_id: int):
+    """A connection holding the module's advisory lock, or None when another live process holds it. Not on
+    SQLite (returns False): there the heartbeat alone tells."""
+    if db_connection.vendor != "postgresql":
+        return False
+    import psycopg
+
+    lock = psycopg.connect(**db_connection.get_connection_params(), autocommit=True)
+    if lock.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, config_id)).fetchone()[0]:
+        return lock
+    lock.close()
+    return None
+
+
+def release(run_id: int) -> None:
+    """Let go of a run's advisory lock (its run is over, or was never claimed)."""
+    lock = _locks.pop(run_id, None)
+    if lock is not None:
+        lock.close()
+
+
+def reclaim_dead_runs(*, module_config: ModuleConfig) -> int:
+    """Runs of the module marked running whose process is gone (nobody holds the module's lock): they end
+    as failed at once, so that the next sync starts now rather than after STALE_AFTER."""
+    if db_connection.vendor != "postgresql" or not SyncRun.objects.filter(
+            module_config=module_config, status=RunStatus.RUNNING).exclude(pk__in=list(_locks)).exists():
+        return 0
+    lock = _take_lock(module_config.pk)
+    if lock is None:
+        return 0  # a live process holds it
+    try:
+        return SyncRun.objects.filter(module_config=module_config, status=RunStatus.RUNNING).exclude(
+            pk__in=list(_locks)).update(status=RunStatus.FAILED, finished_at=timezone.now(), failure_reason=DEAD_REASON)
+    finally:
+        lock.close()
 
 
 class RunBusy(Exception):
@@ -73,17 +121,45 @@ def claim(run: SyncRun) -> bool:
 
 
 def _claim(run: SyncRun) -> bool:
-    now = timezone.now()
+    release(run.pk)  # (a claim tried again after a locked SQLite table)
     run.refresh_from_db()
     if run.status == RunStatus.RUNNING:
-        beat = run.heartbeat_at or run.started_at
-        if beat is not None and beat >= now - STALE_AFTER:
-            raise RunBusy(f"run {run.pk} is running")
-        # Our own run, redelivered after its worker died: take it over where it stopped.
-        return bool(SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat_at=run.heartbeat_at)
-                    .update(heartbeat_at=now))
+        return _take_over(run)
     if run.status != RunStatus.QUEUED or run.trigger == Trigger.METRICS:
         return False  # finished already, or not a sync (a metrics push records itself)
+    lock = _take_lock(run.module_config_id)
+    try:
+        claimed = _claim_queued(run, lock)
+    except BaseException:
+        if lock:
+            lock.close()
+        raise
+    if claimed and lock:
+        _locks[run.pk] = lock
+    elif lock:
+        lock.close()
+    return claimed
+
+
+def _take_over(run: SyncRun) -> bool:
+    """Our own run, delivered again: take it over where it stopped if the process that had it is gone (its
+    lock is free, or its heartbeat stale); else it is at work (RunBusy)."""
+    now = timezone.now()
+    lock = _take_lock(run.module_config_id)
+    beat = run.heartbeat_at or run.started_at
+    if lock is None or (lock is False and beat is not None and beat >= now - STALE_AFTER):
+        raise RunBusy(f"run {run.pk} is running")
+    taken = SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat_at=run.heartbeat_at).update(
+        heartbeat_at=now)
+    if taken and lock:
+        _locks[run.pk] = lock
+    elif lock:
+        lock.close()
+    return bool(taken)
+
+
+def _claim_queued(run: SyncRun, lock) -> bool:
+    now = timezone.now()
     config = ModuleConfig.objects.select_related("connection__organization").get(pk=run.module_config_id)
     if run.trigger == Trigger.RESYNC:
         # Pausing stops the module's scheduled and instant runs, not a person's request for one record.
@@ -91,6 +167,15 @@ def _claim(run: SyncRun) -> bool:
     reason = config.sync_refusal()
     if reason:
         _skip(run, reason)
+        return False
+    if lock:
+        # Holding the module's lock, this process is the only one alive working on the module: a run
+        # still marked running is a dead one.
+        SyncRun.objects.filter(module_config=config, status=RunStatus.RUNNING).exclude(pk=run.pk).update(
+            status=RunStatus.FAILED, finished_at=now, failure_reason=DEAD_REASON)
+    elif lock is None and SyncRun.objects.filter(module_config=config, status=RunStatus.RUNNING,
+                                                 heartbeat_at__gte=now - STALE_AFTER).exists():
+        _skip(run, IN_PROGRESS_REASON)  # another live process is at work on the module
         return False
     reclaim_stale_runs(module_config=config, exclude=run.pk)
     try:
@@ -125,8 +210,9 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
         run.progress_total = max(run.progress_total, run.progress_done)
     run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
                             "progress_total"])
+    release(run.pk)
     if run.trigger != Trigger.RESYNC:
         config = run.module_config
-        ModuleConfig.objects.filter(pk=config.pk).update(
-            next_run_at=now + datetime.timedelta(minutes=config.interval_minutes))
+        config.schedule_next(after=now)
+        ModuleConfig.objects.filter(pk=config.pk).update(next_run_at=config.next_run_at)
     return run

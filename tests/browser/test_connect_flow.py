@@ -29,7 +29,7 @@ def test_admin_connects_zoho_crm_and_sees_the_details(page, live_server, actors,
     page.get_by_role("radio").first.check()
     page.get_by_role("button", name="Connect").click()
     expect(page.get_by_test_id("connection-status")).to_have_text("Active")
-    expect(page.get_by_test_id("direction")).to_have_text("Both ways allowed")
+    expect(page.get_by_test_id("direction")).to_contain_text("Both ways: modules set to Sync both ways")
     expect(page.get_by_test_id("modules")).to_contain_text("Not configured")
     screenshot("23-zoho-crm-details")
     connection = CrmConnection.objects.get(organization=actors.organization)
@@ -39,9 +39,11 @@ def test_admin_connects_zoho_crm_and_sees_the_details(page, live_server, actors,
     page.get_by_label("Yes, I understand").check()
     page.get_by_role("button", name="Disable Integration").click()
     expect(page.get_by_test_id("connection-status")).to_have_text("Disabled")
-    page.get_by_role("button", name="Enable Integration").click()
+    page.get_by_role("link", name="Enable Integration").click()
+    page.get_by_label("Yes, I understand").check()
+    page.get_by_role("button", name="Confirm").click()
     page.get_by_role("radio").first.check()
-    page.get_by_role("button", name="Enable").click()
+    page.get_by_role("button", name="Save").click()
     expect(page.get_by_test_id("connection-status")).to_have_text("Active")
 
 

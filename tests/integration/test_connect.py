@@ -46,7 +46,7 @@ def test_admin_connects_through_oauth_and_select_organization(actors, sandbox):
     assert connection.connected_by == actors.admin
     assert connection.crm_users.filter(erp_user=actors.admin).exists()  # matched by email
     details = client.get(reverse("integration:details")).content.decode()
-    assert "Both ways allowed" in details and connection.crm_org_name in details
+    assert "Both ways: modules set to Sync both ways" in details and connection.crm_org_name in details
     assert "connected" in details.lower() and actors.admin.username in details
     # The tokens work: the connection's own client can read the CRM.
     assert services.client_for(connection).org()["id"] == crm_org_id
@@ -159,7 +159,7 @@ def test_a_second_organization_on_the_same_crm_is_one_way(actors, sandbox):
     first_connection = CrmConnection.objects.get(organization=actors.organization)
     second_connection = CrmConnection.objects.get(organization=second)
     assert first_connection.two_way_allowed and not second_connection.two_way_allowed
-    assert "One-way only: fetch from CRM" in client.get(reverse("integration:details")).content.decode()
+    assert "Fetch from CRM only" in client.get(reverse("integration:details")).content.decode()
 
 
 def test_disable_needs_confirmation_and_enable_asks_for_the_organization(actors, sandbox):
@@ -171,8 +171,16 @@ def test_disable_needs_confirmation_and_enable_asks_for_the_organization(actors,
     client.post(reverse("integration:disable"), {"confirm": "on"})
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.DISABLED
-    response = client.post(reverse("integration:enable"))
+    # Enable Integration asks for confirmation first, then for the organization, and the last button is Save.
+    asked = client.get(reverse("integration:enable")).content.decode()
+    assert "Enable the Zoho CRM integration?" in asked and ">Confirm</button>" in asked
+    assert "Tick the box to confirm." in client.post(reverse("integration:enable"), {}).content.decode()
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.DISABLED
+    response = client.post(reverse("integration:enable"), {"confirm": "on"})
     assert response["Location"] == reverse("integration:select_organization")
+    chooser = client.get(reverse("integration:select_organization")).content.decode()
+    assert ">Save</button>" in chooser and ">Connect</button>" not in chooser
     client.post(reverse("integration:select_organization"), {"crm_org_id": crm_org_id})
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.ACTIVE

@@ -3,6 +3,7 @@ way to run a sync in this process, and readers that compare both sides."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from integration import services
 from integration.models import FieldMapping, ModuleConfig
 from sync.engine import run as engine
+from sync.engine import slot
 from sync.models import SyncRun
 from tests.sandbox import crm_records, sandbox_client
 
@@ -22,6 +24,26 @@ def connection(sandbox, actors):
         accounts_url=sandbox.base_url, client_id=sandbox.client_id, client_secret=sandbox.client_secret,
         refresh_token=sandbox.refresh_token, crm_users=crm.users(),
     )
+
+
+@pytest.fixture(autouse=True)
+def _release_slot_locks():
+    """Runs a test claims and never finishes give their advisory locks back."""
+    yield
+    for run_id in list(slot._locks):
+        slot.release(run_id)
+
+
+@contextmanager
+def worker_alive(config):
+    """The module's slot lock held by another live process, as a worker running the module holds it (on
+    PostgreSQL; elsewhere only the heartbeat tells)."""
+    lock = slot._take_lock(config.pk)
+    try:
+        yield
+    finally:
+        if lock:
+            lock.close()
 
 
 def configure(connection, module: str, *, mappings: list[tuple] | None = None, **options) -> ModuleConfig:

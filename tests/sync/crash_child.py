@@ -2,6 +2,7 @@
 
     DATABASE_URL=... python -m tests.sync.crash_child setup '<json>'   -> prints the module config id
     DATABASE_URL=... python -m tests.sync.crash_child run <config id> [--stale]
+    DATABASE_URL=... python -m tests.sync.crash_child instant <config id>  -> Instant Sync, run here
     DATABASE_URL=... python -m tests.sync.crash_child dump <config id> -> prints the ERP side as JSON
 
 `run --stale` first ages the heartbeat of a run left "running" by a killed worker, as ten minutes of
@@ -67,6 +68,21 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"status": run.status, "reason": run.failure_reason, "run": run.pk}))
         return 0
 
+    if command == "instant":
+        from django.db import transaction
+
+        from sync import services as sync_services
+
+        with transaction.atomic():
+            run, started, message = sync_services.run_queue(module_config=config, trigger="instant")
+        if not started:
+            print(json.dumps({"status": "not started", "reason": message}))
+            return 0
+        client = services.client_for(config.connection, backoff_base=0.01, backoff_cap=0.05)
+        run = engine.run_module(run_id=run.pk, client=client)
+        print(json.dumps({"status": run.status, "reason": run.failure_reason, "run": run.pk}))
+        return 0
+
     if command == "dump":
         fields = ["display_name", "customer_type", "phone", "website", "billing_city", "notes", "is_active",
                   "crm_linked"]
@@ -78,7 +94,9 @@ def main(argv: list[str]) -> int:
                        for link in RecordLink.objects.filter(connection=config.connection))
         unlinked = sorted([model, values] for model, found in rows.items() for values in found.values())
         runs = list(SyncRun.objects.filter(module_config=config).order_by("pk").values_list("status", flat=True))
-        print(json.dumps({"links": links, "unlinked": unlinked, "runs": runs}))
+        reasons = list(SyncRun.objects.filter(module_config=config).order_by("pk").values_list("failure_reason",
+                                                                                                 flat=True))
+        print(json.dumps({"links": links, "unlinked": unlinked, "runs": runs, "reasons": reasons}))
         return 0
     raise SystemExit(f"unknown command {command!r}")
 

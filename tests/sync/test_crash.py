@@ -202,3 +202,45 @@ def test_a_killed_worker_and_a_second_run_end_like_one_uninterrupted_run(databas
     assert state["runs"] == (["succeeded"] if redeliver else ["failed", "succeeded"])
     erp_ids = [row[3] for row in expected_crm if row[3]]
     assert len(erp_ids) == len(set(erp_ids)) == (ERP_CUSTOMERS if scenario == "push" else 0)
+
+
+def test_after_a_sigkill_the_next_instant_sync_runs_at_once_and_ends_like_one_run(databases, big_crm, reference):
+    """No ten-minute wait for a stale heartbeat: the killed run's lock went with its process (on SQLite,
+    which has no such lock, the heartbeat rule stays and the next run waits)."""
+    db, config_id = setup_db(databases, big_crm, FETCH)
+    big_crm.config(latency_ms=15)
+    big_crm.reset_calls()
+    kill_when(child(databases, db, "run", config_id), big_crm, "GET /crm/v8/Accounts", 2)
+    big_crm.config(latency_ms=0)
+
+    again = json.loads(finish(child(databases, db, "instant", config_id)))
+
+    state = json.loads(finish(child(databases, db, "dump", config_id)))
+    if not databases.postgres:
+        assert again["status"] == "not started" and "in progress" in again["reason"]
+        return
+    assert again["status"] == "succeeded", again
+    assert state["runs"] == ["failed", "succeeded"]
+    assert "process running this sync stopped" in state["reasons"][0]
+    assert state["links"] == reference["fetch"][0]["links"]
+
+
+def test_ctrl_c_ends_a_foreground_crm_sync_as_interrupted_and_the_next_one_runs_at_once(databases, big_crm):
+    db, config_id = setup_db(databases, big_crm, FETCH)
+    big_crm.config(latency_ms=15)
+    big_crm.reset_calls()
+    command = [sys.executable, "manage.py", "crm_sync", "--org", "Crash Co", "--module", "customers"]
+    foreground = subprocess.Popen(command, cwd=ROOT, env=databases.env(db), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and big_crm.calls()["calls"].get("GET /crm/v8/Accounts", 0) < 2:
+        time.sleep(0.01)
+    foreground.send_signal(signal.SIGINT)
+    _, err = foreground.communicate(timeout=60)
+    big_crm.config(latency_ms=0)
+
+    assert foreground.returncode != 0 and "Interrupted" in err
+    state = json.loads(finish(child(databases, db, "dump", config_id)))
+    assert state["runs"] == ["failed"] and state["reasons"][0].startswith("Interrupted")
+    again = subprocess.run(command, cwd=ROOT, env=databases.env(db), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and json.loads(again.stdout.strip().splitlines()[-1])["status"] == "succeeded"

@@ -75,4 +75,17 @@ def test_the_crm_view_follows_syncs_and_deletions(actors, sandbox, connection):
     listed = client.get(reverse("customers:list"), {"view": "crm"}).context["state"].page.paginator.count
     assert listed == Customer.objects.filter(organization=actors.organization).count() > 0
     integration_delete(connection=connection, mode="all")
-    assert client.get(reverse("customers:list"), {"view": "crm"}).context["state"].page.paginator.count == 0
+    assert not Customer.objects.filter(crm_linked=True).exists()
+    # With no CRM connected, the view is not offered at all.
+    after = client.get(reverse("customers:list"), {"view": "crm"})
+    assert after.context["state"].view == "all" and "CRM Customers" not in after.content.decode()
+
+
+def test_the_crm_views_are_offered_only_when_a_crm_is_connected(actors):
+    client = actors.client_for(actors.finance)
+    assert "CRM Customers" not in client.get(reverse("customers:list")).content.decode()
+    assert "CRM Vendors" not in client.get(reverse("vendors:list")).content.decode()
+    assert client.get(reverse("customers:list"), {"view": "crm"}).context["state"].view == "all"
+    CrmConnectionFactory(organization=actors.organization)
+    assert "CRM Customers" in client.get(reverse("customers:list")).content.decode()
+    assert "CRM Vendors" in client.get(reverse("vendors:list")).content.decode()

@@ -9,6 +9,7 @@ from crm_sandbox.process import SandboxProcess
 from crm_sandbox.schema import custom_views
 from customers.models import ContactPerson, Customer
 from integration import services
+from sync.engine import fetch
 from sync.engine.cursor import parse_time
 from sync.models import RecordLink, SyncIssue
 from tests.factories import InvoiceFactory
@@ -218,3 +219,33 @@ def test_a_view_past_the_page_token_window_is_read_by_searches_in_time_windows(c
     assert (again.status, again.updated) == ("succeeded", 1)
     assert Customer.objects.get(pk=links[edited].erp_id).phone == "+1 555 7777"
     crowded_crm.config(page_token_ceiling=100000, discrete_ceiling=2000)
+
+
+def test_a_page_token_that_expires_between_two_pages_restarts_the_chain_and_the_run_completes(
+        crowded_crm, actors, settings, monkeypatch):
+    settings.CRM_ALLOW_LOOPBACK = True
+    crowded_crm.reset()
+    connection = crowded_connection(crowded_crm, actors)
+    config = configure(connection, "customers", crm_source="accounts")
+    applied = fetch.apply_records
+    pages = []
+
+    def apply_then_expire(*args, **kwargs):
+        counts = applied(*args, **kwargs)
+        pages.append(counts)
+        if len(pages) == 1:  # a day goes by after the first page: every token handed out so far is dead
+            crowded_crm.expire_page_tokens()
+        return counts
+
+    monkeypatch.setattr(fetch, "apply_records", apply_then_expire)
+    crowded_crm.reset_calls()
+
+    run = sync(config)
+
+    assert (run.status, run.failure_reason) == ("succeeded", "")
+    # One chain takes ceil(700 / 200) = 4 calls; the refused page and the new chain come on top.
+    assert crowded_crm.calls()["calls"]["GET /crm/v8/Accounts"] > 4
+    accounts = Crm(crowded_crm).records("Accounts", ACCOUNT_FIELDS)
+    links = links_of(connection, "Accounts")
+    assert set(links) == set(accounts) and len(accounts) == 700
+    assert mismatches(accounts, links, default_pairs("customer", "Accounts", set(ACCOUNT_FIELDS))) == []

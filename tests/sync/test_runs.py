@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm_sandbox.schema import USERS
 from customers.models import Customer
 from integration.models import ConnectionStatus
-from sync import tasks
+from sync import enqueue, tasks
 from sync.engine import run as engine
 from sync.engine import slot
 from sync.models import RecordLink, SyncRun
@@ -20,7 +20,7 @@ from tests.factories import CustomerFactory
 from vendors.models import Vendor
 
 from .checks import links_of
-from .conftest import configure, sync
+from .conftest import configure, sync, worker_alive
 
 
 def queued(config, trigger="instant") -> SyncRun:
@@ -64,8 +64,35 @@ def test_a_run_whose_worker_died_is_reclaimed_by_the_next(connection):
     run = sync(config)
 
     dead.refresh_from_db()
-    assert dead.status == "failed" and "stopped reporting progress" in dead.failure_reason
+    assert dead.status == "failed" and any(
+        words in dead.failure_reason for words in ("stopped reporting progress", "process running this sync stopped"))
     assert run.status == "succeeded" and links_of(connection, "Vendors")
+
+
+def test_a_hung_worker_whose_heartbeat_stopped_is_reclaimed_although_it_holds_its_lock(connection):
+    config = configure(connection, "vendors")
+    hung = SyncRun.objects.create(module_config=config, trigger="scheduled", status="running",
+                                  started_at=timezone.now() - datetime.timedelta(minutes=30),
+                                  heartbeat_at=timezone.now() - slot.STALE_AFTER - datetime.timedelta(seconds=5))
+    with worker_alive(config):
+        run = sync(config)
+
+    hung.refresh_from_db()
+    assert hung.status == "failed" and "stopped reporting progress" in hung.failure_reason
+    assert run.status == "succeeded"
+
+
+@pytest.mark.skipif(db_connection.vendor != "postgresql", reason="the advisory lock is PostgreSQL's")
+def test_a_run_whose_process_is_gone_holds_up_nothing_even_with_a_fresh_heartbeat(actors, connection):
+    config = configure(connection, "vendors")
+    orphaned = SyncRun.objects.create(module_config=config, trigger="scheduled", status="running",
+                                      started_at=timezone.now(), heartbeat_at=timezone.now())
+
+    run, started, message = enqueue.sync_now(module_config=config, trigger="instant")
+
+    orphaned.refresh_from_db()
+    assert started and message == "Sync started." and run.status == "queued"
+    assert orphaned.status == "failed" and "process running this sync stopped" in orphaned.failure_reason
 
 
 def test_a_live_run_is_not_reclaimed_and_its_redelivery_waits(connection):
@@ -73,11 +100,13 @@ def test_a_live_run_is_not_reclaimed_and_its_redelivery_waits(connection):
     live = SyncRun.objects.create(module_config=config, trigger="scheduled", status="running",
                                   started_at=timezone.now(), heartbeat_at=timezone.now())
 
-    second = sync(config)
-
-    assert (second.status, second.failure_reason) == ("skipped", slot.IN_PROGRESS_REASON)
-    with pytest.raises(slot.RunBusy):
-        engine.run_module(run_id=live.pk)
+    with worker_alive(config):
+        second = sync(config)
+        assert (second.status, second.failure_reason) == ("skipped", slot.IN_PROGRESS_REASON)
+        with pytest.raises(slot.RunBusy):
+            engine.run_module(run_id=live.pk)
+        assert enqueue.sync_now(module_config=config, trigger="instant")[1:] == (
+            False, "A sync of this module is already in progress.")
     live.refresh_from_db()
     assert live.status == "running"
 

@@ -18,8 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         organization = organization_for_command(options["org"])
-        runs = (SyncRun.objects.filter(module_config__connection__organization=organization)
-                .select_related("module_config")[: options["limit"]])
+        runs = (SyncRun.objects.filter(organization=organization)[: options["limit"]])
         rows = [run_json(run) for run in runs]
         if options["json"]:
             self.stdout.write(json.dumps(rows))

@@ -8,6 +8,7 @@ from django.db import connection as db_connection
 from integration.models import ModuleConfig, SyncModule
 from organizations.selectors import organization_for_command
 from sync.engine import run as engine
+from sync.engine import slot
 from sync.models import RunStatus, SyncRun, Trigger
 
 RUN_FIELDS = ["status", "trigger", "added", "updated", "deleted", "skipped", "failed", "conflicts", "pushed",
@@ -15,7 +16,7 @@ RUN_FIELDS = ["status", "trigger", "added", "updated", "deleted", "skipped", "fa
 
 
 def run_json(run: SyncRun) -> dict:
-    data = {"run_id": run.pk, "module": run.module_config.module, **{f: getattr(run, f) for f in RUN_FIELDS}}
+    data = {"run_id": run.pk, "module": run.module, **{f: getattr(run, f) for f in RUN_FIELDS}}
     data["started_at"] = run.started_at.isoformat() if run.started_at else None
     data["finished_at"] = run.finished_at.isoformat() if run.finished_at else None
     data["seconds"] = round(run.duration.total_seconds(), 3) if run.duration else None
@@ -44,6 +45,10 @@ class Command(BaseCommand):
             watcher.start()
         try:
             result = engine.run_module(run_id=run.pk)
+        except KeyboardInterrupt:
+            # Ctrl-C: the run ends now, said so, rather than waiting to be found stale.
+            slot.finish(SyncRun.objects.get(pk=run.pk), client=None, base_calls=(0, 0), error=slot.INTERRUPTED_REASON)
+            raise CommandError(slot.INTERRUPTED_REASON) from None
         finally:
             done.set()
             if watcher:
