@@ -22,8 +22,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# The browser tests need Debian's Chromium: installed here when it is missing and this is root, else make
+# stops at once and says how (never skipped silently).
 test: lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	sh scripts/ensure-chromium
+	CHROMIUM_PATH=$${CHROMIUM_PATH:-$$(command -v chromium || echo /usr/bin/chromium)} $(PY) -m pytest $(PYTEST_ARGS)
 
 # Everything but the browser, worker and crash tests: the loop while working on the code.
 test-fast: lint

@@ -38,3 +38,18 @@ def test_admin_configures_customers_from_the_details_page(page, live_server, act
     assert config.crm_view_id
     assert CustomField.objects.filter(organization=actors.organization, api_name="Industry").exists()
     assert FieldMapping.objects.filter(module_config=config, erp_field="cf:Industry", crm_field="Industry").exists()
+
+
+def test_choosing_sku_hides_clone(page, live_server, actors, sandbox, connection):
+    log_in(page, live_server, actors.admin.username)
+    page.goto(f"{live_server.url}/settings/zoho/crm/configure/items/")
+    clone = page.get_by_label("Clone")
+    by_name, by_sku = (page.locator(f"input[name=duplicate_key][value={key}]") for key in ("name", "sku"))
+    by_name.check()
+    clone.check()
+    expect(clone).to_be_visible()
+    by_sku.check()
+    expect(clone).to_be_hidden()
+    expect(page.get_by_label("Overwrite")).to_be_checked()
+    by_name.check()
+    expect(clone).to_be_visible()

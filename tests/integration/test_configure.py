@@ -273,3 +273,50 @@ def test_a_field_renamed_in_the_crm_keeps_its_mapping_and_shows_its_new_label(ad
     assert "Postal Code (text)" in response.content.decode()
     assert save(admin, "customers", form_data(response)).status_code == 302
     assert FieldMapping.objects.get(erp_field="billing_zip").crm_field == "Billing_Code"
+
+
+# --- the help page's rules and a user's words ----------------------------------------------------------------
+
+
+def test_save_and_sync_later_waits_for_the_schedule_and_the_status_page_says_when(admin, connection,
+                                                                                  django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from sync import tasks
+
+    save(admin, "vendors", form_data(page(admin, "vendors")), how="later")
+    config = ModuleConfig.objects.get(connection=connection, module="vendors")
+    assert config.next_run_at is not None
+    assert abs((config.next_run_at - timezone.now()).total_seconds() - 120 * 60) < 60
+    with django_capture_on_commit_callbacks():
+        assert tasks.tick() == 0  # the next minute's tick queues nothing
+    assert not SyncRun.objects.exists()
+    status = admin.get(reverse("sync:status", args=["vendors"])).content.decode()
+    assert f"Next scheduled sync: {timezone.localtime(config.next_run_at):%Y-%m-%d %H:%M} (every 2 hours)" in status
+
+
+def test_by_sku_the_clone_choice_is_not_shown(admin, connection):
+    by_name = page(admin, "items").content.decode()
+    assert '<label class="choice" data-choice="clone">' in by_name
+    ModuleConfig.objects.filter(connection=connection, module="items").update(duplicate_key="sku",
+                                                                               duplicate_action="overwrite")
+    by_sku = page(admin, "items").content.decode()
+    assert '<label class="choice" data-choice="clone" hidden>' in by_sku
+
+
+def test_the_page_speaks_of_erp_and_zoho_crm_fields_and_where_customers_go(admin):
+    text = page(admin, "customers").content.decode()
+    assert "<th>ERP field</th>" in text and "Field here" not in text
+    assert "Zoho CRM fields not mapped to an ERP field" in text and "without a field here" not in text
+    assert "business customers go to Accounts, individual customers to Contacts" in text
+
+
+def test_the_crm_fields_the_sync_makes_are_neither_mapped_nor_offered_as_custom_fields(admin, sandbox):
+    crm = sandbox_client(sandbox)
+    for label, data_type in (("ERP Id", "text"), ("ERP Total Sales", "currency")):
+        assert crm.create_field("Accounts", {"field_label": label, "data_type": data_type}).ok
+    response = page(admin, "customers")
+    offered = {name for name, _ in response.context["form"].fields[map_key("customer", "notes")].choices}
+    unmapped = {row["field"]["api_name"] for row in response.context["unmapped"]}
+    assert "ERP_Id" not in offered | unmapped and "ERP_Total_Sales" not in offered | unmapped
+    assert "Industry" in unmapped  # other CRM fields still are

@@ -179,3 +179,63 @@ def test_delete_integration_runs_in_the_background_and_notifies(actors, connecti
         app.conf.task_always_eager = False
     assert not actors.organization.crm_connections.exists()
     assert Notification.objects.filter(user=actors.admin, message__contains="integration was deleted").exists()
+
+
+def test_delete_integration_shows_what_each_choice_keeps_and_deletes_before_it_is_confirmed(actors, connection):
+    with_invoice = CustomerFactory(organization=actors.organization)
+    InvoiceFactory(customer=with_invoice)
+    without = CustomerFactory(organization=actors.organization)
+    made_here = CustomerFactory(organization=actors.organization)
+    vendor = VendorFactory(organization=actors.organization)
+    for index, (record, model, origin) in enumerate([(with_invoice, "customer", "crm"), (without, "customer", "crm"),
+                                                     (made_here, "customer", "erp"), (vendor, "vendor", "crm")]):
+        RecordLink.objects.create(connection=connection, crm_module="Accounts", crm_id=str(index), erp_model=model,
+                                  erp_id=record.pk, origin=origin)
+    connection.status = ConnectionStatus.DISABLED
+    connection.save()
+
+    page = actors.client_for(actors.admin).get(reverse("sync:delete_integration"))
+
+    preview = dict((mode, counts) for mode, _, counts in page.context["preview"])
+    assert preview["all"] == [(2, 0), (1, 0), (0, 0)]
+    assert preview["with_transactions"] == [(1, 1), (0, 1), (0, 0)]
+    text = page.content.decode()
+    assert 'data-testid="preview-with_transactions"' in text and "<strong>1 deleted</strong>" in text
+    assert Customer.objects.count() == 3  # nothing happened yet
+
+
+def test_the_sync_history_outlives_the_integration(actors, connection, customers_config):
+    run = SyncRun.objects.create(module_config=customers_config, trigger="initial", status="partial", added=5,
+                                 failed=1)
+    SyncIssue.objects.create(run=run, kind="error", crm_module="Accounts", crm_id="1", message="Name is required.")
+
+    services.integration_delete(connection=connection, mode="all")
+
+    client = actors.client_for(actors.ops)
+    history = client.get(reverse("sync:history"))
+    assert [r.pk for r in history.context["state"].page] == [run.pk]
+    assert "Customers" in history.content.decode()
+    detail = client.get(reverse("sync:run", args=[run.pk])).content.decode()
+    assert "Name is required." in detail
+    assert client.get(reverse("sync:history"), {"module": "customers"}).context["state"].page.paginator.count == 1
+    assert actors.client_for(actors.outsider).get(reverse("sync:run", args=[run.pk])).status_code == 404
+
+
+def test_the_deletion_notification_reads_as_a_sentence(actors, connection):
+    customer = CustomerFactory(organization=actors.organization)
+    RecordLink.objects.create(connection=connection, crm_module="Accounts", crm_id="1", erp_model="customer",
+                              erp_id=customer.pk, origin="crm")
+    services.integration_delete(connection=connection, mode="all", notify=actors.admin)
+    message = Notification.objects.get(user=actors.admin).message
+    assert message == ("The Zoho CRM integration was deleted. Of the records that came from the CRM, 1 record was kept "
+                       "and 0 records were deleted.")
+
+
+def test_the_status_page_counts_in_words(actors, customers_config):
+    SyncRun.objects.create(module_config=customers_config, trigger="instant", status="running", progress_done=1)
+    page = actors.client_for(actors.ops).get(reverse("sync:status", args=["customers"])).content.decode()
+    assert "1 record done" in page and "1 records" not in page
+    customers_config.interval_minutes = 30
+    customers_config.save()
+    page = actors.client_for(actors.ops).get(reverse("sync:status", args=["customers"])).content.decode()
+    assert "(every 30 minutes)" in page

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.engine import planner
-from sync.engine.mapping import FieldSpec, round_trip, to_crm, to_erp
+from sync.engine.mapping import FieldSpec, record_to_erp, round_trip, to_crm, to_erp
 from sync.engine.planner import ErpRow, Incoming, Kind, LinkState, PlanInput
 
 NAME = FieldSpec("display_name", "Account_Name", "text", "text", max_length=255, two_way=True)
@@ -337,3 +337,11 @@ def test_a_pushed_value_comes_back_unchanged(case):
     spec, value = case
     canonical = to_erp(spec, value)
     assert to_erp(spec, to_crm(spec, canonical)) == canonical
+
+
+def test_a_value_that_does_not_convert_is_named_by_the_fields_label():
+    spec = FieldSpec("email", "Email", "email", "email", max_length=254, label="Email")
+    data = PlanInput(specs=[spec], erp_model="customer", crm_wins=True, incoming=[
+        Incoming(crm_id="1", values={}, errors=record_to_erp([spec], {"Email": "not an email"})[1])])
+    [action] = planner.plan(data)
+    assert action.issues[0].message == "Email 'not an email' is not a valid email address."
