@@ -21,6 +21,7 @@ from .schema import (
     parse_id,
 )
 from .times import format_time
+from .watch import parse_watch_items
 
 MAX_NEW_FIELDS = 5
 _USERS_CREATED = 1673359200  # 2023-01-10: when the demo org's users joined
@@ -356,3 +357,28 @@ def search(sandbox: Sandbox, request, module: str) -> Reply:
 
 def count(sandbox: Sandbox, request, module: str) -> Reply:
     return listing.count(sandbox, module_of(module), request.query)
+
+
+def watch(sandbox: Sandbox, request) -> Reply:
+    """/actions/watch: subscribe (POST), replace (PUT), update or renew (PATCH), list (GET), remove (DELETE)."""
+    notifier, base = sandbox.notifier, request.base_url
+    if request.method == "GET":
+        page = notifier.listing(base, request.query.get("channel_id"), request.query.get("module"))
+        if not page:
+            return Reply(204)
+        return Reply(200, {"watch": page, "info": {"per_page": 200, "count": len(page), "page": 1,
+                                                   "more_records": False}})
+    if request.method == "DELETE":
+        ids = [part.strip() for part in (request.query.get("channel_ids") or "").split(",") if part.strip()]
+        if not ids:
+            raise required_param("channel_ids")
+        results = notifier.unsubscribe(ids, base)
+    else:
+        items = parse_watch_items(json_body(request))
+        if request.method == "PATCH":
+            results = notifier.update(items, base)
+        else:
+            results = notifier.subscribe(items, base, replace=request.method == "PUT")
+    ok = all(result["status"] == "success" for result in results)
+    created = request.method == "POST"
+    return Reply((201 if created else 200) if ok else 202, {"watch": results})

@@ -10,6 +10,7 @@ from . import seed as seeding
 from .schema import MODULES, fields_of
 from .store import Store, system_unique_fields
 from .times import parse_offset
+from .watch import Notifier
 
 DEFAULT_CLIENT_ID = "1000.SANDBOXCLIENT0000000000000000"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
@@ -28,9 +29,15 @@ DEFAULT_CONFIG = {
     "access_token_lifetime": 3600,
     "utc_offset": "-05:00",
     "fault_seed": None,
+    # Notifications (crm_sandbox/watch.py): changes together within this window make one callback; late,
+    # lost and twice-sent callbacks.
+    "notify_coalesce_ms": 50,
+    "notify_delay_ms": 0,
+    "notify_drop_rate": 0.0,
+    "notify_duplicate_rate": 0.0,
 }
 
-_RATES = {"error_rate_5xx", "error_rate_429", "drop_rate", "timeout_rate"}
+_RATES = {"error_rate_5xx", "error_rate_429", "drop_rate", "timeout_rate", "notify_drop_rate", "notify_duplicate_rate"}
 PAGE_TOKEN_LIFETIME = 86400
 
 
@@ -83,6 +90,8 @@ class Sandbox:
             seeding.seed(self.store, seed_name, seed_sizes)
         self.store.ensure_indexes(self.unique_fields())
         self._register_refresh_token()
+        self.notifier = Notifier(self)
+        self.store.on_commit = self.notifier.changed
 
     # --- state ----------------------------------------------------------------------------------------
 
@@ -101,7 +110,8 @@ class Sandbox:
         return dict(self.config)
 
     def reset(self) -> None:
-        """Back to the seed data and the configuration the server started with."""
+        """Back to the seed data and the configuration the server started with; no channels."""
+        self.notifier.reset()
         seeding.seed(self.store, self.seed_name, self.seed_sizes)
         with self.lock:
             self.page_tokens.clear()

@@ -45,6 +45,16 @@ def calls(sandbox: Sandbox, request) -> Reply:
     return Reply(200, {"calls": counted, "faults": faults, "total": sum(counted.values())})
 
 
+def notifications(sandbox: Sandbox, request) -> Reply:
+    """Callbacks sent, dropped, sent twice and failed since the start (or the last reset), and the channels."""
+    notifier = sandbox.notifier
+    with notifier.lock:
+        counts = dict(notifier.counts)
+        channels = len(notifier.channels)
+    return Reply(200, {"counts": {k: counts.get(k, 0) for k in ("sent", "dropped", "duplicated", "failed")},
+                       "channels": channels})
+
+
 def reset_calls(sandbox: Sandbox, request) -> Reply:
     with sandbox.lock:
         sandbox.reset_calls()

@@ -133,6 +133,10 @@ class SandboxProcess:
     def expire_tokens(self) -> int:
         return self._call("POST", "/__sandbox__/expire-tokens", {})["expired"]
 
+    def notifications(self) -> dict:
+        """Callbacks sent, dropped, duplicated and failed, and how many channels there are."""
+        return self._call("GET", "/__sandbox__/notifications")
+
     def expire_page_tokens(self) -> int:
         return self._call("POST", "/__sandbox__/expire-page-tokens", {})["expired"]
 

@@ -224,6 +224,7 @@ def insert_one(sandbox: Sandbox, conn, module: str, values: dict, index: int, us
     now = sandbox.now()
     conn.execute("INSERT INTO records(id, module, created_time, modified_time, data) VALUES (?, ?, ?, ?, ?)",
                  (record_id, module, now, now, json.dumps(data)))
+    sandbox.store.record_event(module, "insert", record_id)
     return {"id": record_id, "created_time": now, "modified_time": now, "data": data}
 
 
@@ -240,6 +241,7 @@ def update_one(sandbox: Sandbox, conn, module: str, record_id: int, values: dict
     # Like Zoho, every successful update moves Modified_Time, even when no value changed.
     now = sandbox.now()
     conn.execute("UPDATE records SET modified_time = ?, data = ? WHERE id = ?", (now, json.dumps(data), record_id))
+    sandbox.store.record_event(module, "update", record_id)
     return {"id": record_id, "created_time": row["created_time"], "modified_time": now, "data": data}
 
 
@@ -255,6 +257,7 @@ def delete_one(sandbox: Sandbox, conn, module: str, record_id: int, user: dict, 
         (record_id, module, data.get(MODULES[module]["name_field"]), kind, user["id"], data.get("Created_By"),
          sandbox.now()),
     )
+    sandbox.store.record_event(module, "delete", record_id)
     return True
 
 
@@ -265,6 +268,7 @@ def run_writes(sandbox: Sandbox, items: list, write) -> list[dict]:
     with sandbox.store.transaction() as conn:
         for index, item in enumerate(items):
             conn.execute("SAVEPOINT item")
+            announced = len(sandbox.store.events or [])
             try:
                 if not isinstance(item, dict):
                     raise RecordError("INVALID_DATA", "invalid data", {"json_path": f"$.data[{index}]"})
@@ -273,6 +277,8 @@ def run_writes(sandbox: Sandbox, items: list, write) -> list[dict]:
             except RecordError as error:
                 conn.execute("ROLLBACK TO item")
                 conn.execute("RELEASE item")
+                if sandbox.store.events is not None:
+                    del sandbox.store.events[announced:]  # what the item changed is undone: nothing to announce
                 results.append(error.body())
     return results
 

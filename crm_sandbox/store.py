@@ -72,6 +72,13 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_DDL)
+        self.events: list | None = None  # record changes of the transaction in progress
+        self.on_commit = None  # called with a committed transaction's changes: (module, operation, id)
+
+    def record_event(self, module: str, operation: str, record_id: int) -> None:
+        """A record changed in the transaction in progress (announced once it commits)."""
+        if self.events is not None:
+            self.events.append((module, operation, record_id))
 
     def close(self) -> None:
         with self.lock:
@@ -81,12 +88,17 @@ class Store:
     def transaction(self):
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
+            self.events = []
             try:
                 yield self.conn
             except BaseException:
                 self.conn.execute("ROLLBACK")
+                self.events = None
                 raise
             self.conn.execute("COMMIT")
+            events, self.events = self.events, None
+            if events and self.on_commit is not None:
+                self.on_commit(events)
 
     def query(self, sql: str, params=()) -> list[sqlite3.Row]:
         with self.lock:

@@ -65,6 +65,11 @@ class ModuleConfigForm(forms.ModelForm):
                                    widget=forms.RadioSelect, required=False)
     crm_view_id = forms.ChoiceField(label="Select the view to be synced", required=False)
     contact_view_id = forms.ChoiceField(label="Contacts view to be synced", required=False)
+    interval_minutes = forms.TypedChoiceField(
+        label="Poll Zoho CRM for changes", choices=ModuleConfig.INTERVALS, coerce=int, initial=120,
+        help_text="With notifications on (SITE_URL set), changes arrive in seconds and the poll is the safety net. "
+                  "Without them, a shorter interval brings changes sooner; each poll that finds nothing costs one "
+                  "API call per CRM module.")
 
     class Meta:
         model = ModuleConfig
@@ -107,6 +112,9 @@ class ModuleConfigForm(forms.ModelForm):
         ]
 
     def _shape_fields(self):
+        if self.instance.interval_minutes not in dict(ModuleConfig.INTERVALS):  # set otherwise (a command)
+            self.fields["interval_minutes"].choices = [
+                *ModuleConfig.INTERVALS, (self.instance.interval_minutes, f"Every {self.instance.interval_minutes} minutes")]
         main_crm_module = self.sections[0].crm_module
         self.fields["crm_view_id"].choices = self._views_choices(main_crm_module)
         self.fields["crm_view_id"].label = f"Select the {main_crm_module} view to be synced"

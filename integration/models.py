@@ -158,7 +158,10 @@ class ModuleConfig(models.Model):
 
     # What an admin chooses on the configuration page (and `crm_configure`); the rest is the sync's own.
     EDITABLE_FIELDS = ("crm_source", "include_orphan_contacts", "direction", "duplicate_key", "duplicate_action",
-                       "crm_view_id", "contact_view_id")
+                       "crm_view_id", "contact_view_id", "interval_minutes")
+    # How often the module polls the CRM: every two hours by default (the safety net under notifications).
+    INTERVALS = ((5, "Every 5 minutes"), (15, "Every 15 minutes"), (30, "Every 30 minutes"), (60, "Every hour"),
+                 (120, "Every 2 hours"))
 
     connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="module_configs")
     module = models.CharField(max_length=16, choices=SyncModule.choices)
@@ -175,6 +178,8 @@ class ModuleConfig(models.Model):
     # Where the sync has got to in each CRM module; its shape is documented in sync/engine/cursor.py.
     crm_cursor = models.JSONField(default=dict, blank=True)
     last_push_at = models.DateTimeField(null=True, blank=True)
+    # Records saved here ask for one push a moment later; set while that push is queued.
+    save_push_due_at = models.DateTimeField(null=True, blank=True)
     configured = models.BooleanField(default=False)
     configured_at = models.DateTimeField(null=True, blank=True)
     configured_by = models.ForeignKey(

@@ -24,7 +24,7 @@ from .models import (
     FieldMapping,
     ModuleConfig,
 )
-from .signals import sync_requested
+from .signals import connection_changed, module_configured, sync_requested
 
 EDITION_RANK = {"free": 0, "standard": 1, "starter": 1, "professional": 2, "enterprise": 3, "zohoone": 3,
                 "ultimate": 4, "crmplus": 4}
@@ -234,6 +234,7 @@ def connection_disable(*, connection: CrmConnection, user) -> CrmConnection:
     connection.status_message = ""
     connection.save(update_fields=["status", "status_message"])
     ConnectionEvent.objects.create(connection=connection, action="disabled", user=user)
+    connection_changed.send(sender=CrmConnection, connection=connection)
     return connection
 
 
@@ -256,6 +257,7 @@ def connection_enable(*, connection: CrmConnection, user, crm_org: dict, access_
     connection.status_message = ""
     connection.save(update_fields=fields)
     ConnectionEvent.objects.create(connection=connection, action="enabled", user=user)
+    connection_changed.send(sender=CrmConnection, connection=connection)
     return connection
 
 
@@ -283,6 +285,9 @@ def module_config_save(*, form, user, sync_now: bool) -> ModuleConfig:
     if not sync_now and module_config.next_run_at is None:
         # Save and Sync Later: the first sync comes with the schedule, or with Instant Sync.
         module_config.schedule_next()
+    elif module_config.next_run_at and module_config.next_run_at > timezone.now() + datetime.timedelta(
+            minutes=module_config.interval_minutes):
+        module_config.schedule_next()  # a shorter interval applies from now
     module_config.full_clean()
     module_config.save()
     module_config.field_mappings.all().delete()
@@ -290,6 +295,7 @@ def module_config_save(*, form, user, sync_now: bool) -> ModuleConfig:
     for mapping in mappings:
         mapping.module_config = module_config
     FieldMapping.objects.bulk_create(mappings)
+    transaction.on_commit(lambda: module_configured.send(sender=ModuleConfig, module_config=module_config))
     if sync_now:
         trigger = "initial" if first_time else "instant"
         transaction.on_commit(lambda: sync_requested.send(

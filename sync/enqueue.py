@@ -4,11 +4,14 @@ transaction commits. Views, receivers and commands call these; the tasks call se
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.db import transaction
 
 from integration.models import ModuleConfig
 
-from . import services, tasks
+from . import notifications, services, tasks
 from .models import SyncRun
 
 
@@ -30,3 +33,27 @@ def metrics_push_request(*, connection_id: int) -> bool:
     """A push of the connection's accounting metrics a little later, unless one is due already (many
     invoice edits, one push)."""
     return tasks.schedule_metrics_push(connection_id=connection_id)
+
+
+def notification_run_request(*, channel) -> bool:
+    """A run for what a callback announced, a moment from now: the callbacks of that moment ride along."""
+    if not notifications.run_due(channel=channel, delay=datetime.timedelta(seconds=settings.CRM_NOTIFY_COALESCE_SECONDS)):
+        return False
+    connection_id = channel.connection_id
+    transaction.on_commit(lambda: tasks.sync_notified.apply_async(
+        (connection_id,), countdown=settings.CRM_NOTIFY_COALESCE_SECONDS))
+    return True
+
+
+def save_push_request(*, module_config: ModuleConfig) -> bool:
+    """A push of what was saved here, a moment from now: the saves of that moment ride along."""
+    delay = settings.CRM_SAVE_PUSH_DEBOUNCE_SECONDS
+    if not services.saved_push_due(module_config=module_config, delay=datetime.timedelta(seconds=delay)):
+        return False
+    transaction.on_commit(lambda: tasks.push_saved.apply_async((module_config.pk,), countdown=delay))
+    return True
+
+
+def notifications_refresh_request(*, connection_id: int) -> None:
+    """Bring the connection's notification channel in line with what it syncs (in the background: a CRM call)."""
+    transaction.on_commit(lambda: tasks.notifications_refresh.delay(connection_id))

@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from integration.encryption import EncryptedTextField
 from integration.models import CrmConnection, ErpModel, ModuleConfig, SyncModule
 from organizations.models import Organization
 
@@ -51,6 +53,13 @@ class Trigger(models.TextChoices):
     RESYNC = "resync", "Re-sync"
     IMPORT = "import", "Import"
     METRICS = "metrics", "Accounting metrics"
+    NOTIFICATION = "notification", "CRM notification"
+    SAVE = "save", "Saved here"
+
+
+# The small runs that changes on either side start by themselves (a CRM notification, a save here): many a
+# day, so the history shows them apart from the runs people and the schedule start.
+EVENT_TRIGGERS = (Trigger.NOTIFICATION, Trigger.SAVE)
 
 
 class RunStatus(models.TextChoices):
@@ -75,7 +84,7 @@ class SyncRun(models.Model):
                                       related_name="runs")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_runs")
     module = models.CharField(max_length=16, choices=SyncModule.choices)
-    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -161,3 +170,47 @@ class SyncIssue(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.message[:60]}"
+
+
+class NotificationChannel(models.Model):
+    """A connection's CRM notification channel (Zoho's Watch API): the CRM calls the ERP back, at
+    SITE_URL, when a record of a synced module changes. The token is a secret, stored encrypted."""
+
+    connection = models.OneToOneField(CrmConnection, on_delete=models.CASCADE, related_name="notification_channel")
+    channel_id = models.CharField(max_length=20, unique=True)
+    token = EncryptedTextField()
+    events = models.JSONField(default=list, blank=True)  # ["Accounts.all", "Contacts.all", ...]
+    notify_url = models.URLField(max_length=500)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    subscribed_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)  # last seen alive in the CRM (subscribe, renew, check)
+    last_callback_at = models.DateTimeField(null=True, blank=True)
+    callbacks = models.PositiveIntegerField(default=0)
+    last_applied_at = models.DateTimeField(null=True, blank=True)  # a change a callback announced, applied here
+    last_lag_seconds = models.FloatField(null=True, blank=True)  # ... this long after it was made in the CRM
+    run_due_at = models.DateTimeField(null=True, blank=True)  # a run for the changes announced is queued
+    problem = models.CharField(max_length=500, blank=True)  # why the channel could not be made or renewed
+
+    def __str__(self):
+        return f"notification channel {self.channel_id} of {self.connection}"
+
+    @property
+    def live(self) -> bool:
+        return self.expires_at is not None and self.expires_at > timezone.now() and not self.problem
+
+
+class PendingChange(models.Model):
+    """A CRM record a notification named, until the run that fetches it (or finds it deleted) is done."""
+
+    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="pending_changes")
+    crm_module = models.CharField(max_length=40)
+    crm_id = models.CharField(max_length=40)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "crm_module", "crm_id"], name="one_pending_change_per_record"),
+        ]
+
+    def __str__(self):
+        return f"{self.crm_module} {self.crm_id} (announced {self.received_at:%Y-%m-%d %H:%M:%S})"

@@ -4,11 +4,14 @@ from django.shortcuts import get_object_or_404
 from integration.models import ErpModel, ModuleConfig
 from organizations.listing import ListSpec
 
-from .models import RecordLink, SyncRun
+from .models import EVENT_TRIGGERS, RecordLink, SyncRun
 
 HISTORY = ListSpec(
     search_fields=(),
-    views={"all": ("All runs", Q())} | {
+    # Changes on either side start many small runs a day: the history shows the others first.
+    views={"runs": ("Scheduled and manual runs", ~Q(trigger__in=EVENT_TRIGGERS)),
+           "events": ("Changes in seconds (notifications, saves)", Q(trigger__in=EVENT_TRIGGERS)),
+           "all": ("All runs", Q())} | {
         status: (label, Q(status=status))
         for status, label in (("succeeded", "Succeeded"), ("partial", "Partly failed"), ("failed", "Failed"),
                               ("running", "Running"), ("queued", "Queued"), ("skipped", "Skipped"))

@@ -17,10 +17,11 @@ from items.models import Item
 from organizations.services import notification_create
 from vendors.models import Vendor
 
+from . import notifications
 from .engine import run as engine
 from .engine import slot
 from .engine.adapters import MODELS
-from .models import IssueKind, Origin, RecordLink, RunStatus, SyncRun
+from .models import IssueKind, Origin, RecordLink, RunStatus, SyncIssue, SyncRun
 
 
 def run_queue(*, module_config: ModuleConfig, trigger: str) -> tuple[SyncRun | None, bool, str]:
@@ -71,6 +72,30 @@ def record_resync(*, link: RecordLink, client=None) -> tuple[str, str, bool]:
         issue = run.issues.filter(kind=IssueKind.ERROR).first()
         return "error", f"Not re-synced: {issue.message if issue else 'the record could not be applied.'}", True
     return "success", "Re-synced from Zoho CRM.", True
+
+
+def saved_push(*, module_config_id: int) -> SyncRun | None:
+    """Records saved here pushed now (trigger "save"): the push the saves asked for a moment ago. None when
+    the module no longer pushes."""
+    ModuleConfig.objects.filter(pk=module_config_id).update(save_push_due_at=None)
+    config = ModuleConfig.objects.select_related("connection").filter(pk=module_config_id).first()
+    if config is None or not config.syncs_both_ways:
+        return None
+    return engine.push_saved(module_config=config)
+
+
+def saved_push_given_up(*, run: SyncRun) -> None:
+    """The push of saved records failed every time: said in its run, and left to the next scheduled run."""
+    SyncIssue.objects.create(run=run, kind=IssueKind.ERROR, message=(
+        f"The records saved here could not be pushed ({run.failure_reason[:300]}); the next scheduled sync "
+        "sends them."))
+
+
+def saved_push_due(*, module_config: ModuleConfig, delay) -> bool:
+    """Mark the module due a push of saved records shortly. True when this call opened the window (and so
+    must queue it): saves that come close together make one push."""
+    return bool(ModuleConfig.objects.filter(pk=module_config.pk, save_push_due_at__isnull=True).update(
+        save_push_due_at=timezone.now() + delay))
 
 
 def module_pause(*, module_config: ModuleConfig) -> ModuleConfig:
@@ -135,6 +160,7 @@ def integration_delete(*, connection, mode: str, notify=None) -> dict:
     that came from the CRM. `notify`, a user, is told when it is done.
     """
     organization = connection.organization
+    notifications.channel_remove(connection=connection)  # before the credentials go with the connection
     with transaction.atomic():
         counts = {"kept": 0, "deleted": 0}
         for kept, deleted in _crm_records(connection, mode).values():

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from integration.models import ConnectionStatus, CrmConnection, ModuleConfig, SyncModule
 
-from . import metrics, services
+from . import metrics, notifications, services
 from .engine import run as engine
 from .engine import slot
 from .models import RunStatus, SyncRun, Trigger
@@ -25,6 +25,9 @@ log = logging.getLogger("sync")
 # A large initial sync can take a while; a run killed by the limit is reclaimed and the next one
 # continues from the cursor.
 RUN_TIME_LIMIT = 4 * 3600
+# A run of changes whose module is busy (a full run at work) is tried again this often, this many times.
+BUSY_RETRY_SECONDS = 5
+BUSY_RETRIES = 12
 
 
 @shared_task(bind=True, acks_late=True, time_limit=RUN_TIME_LIMIT + 60, soft_time_limit=RUN_TIME_LIMIT,
@@ -58,6 +61,9 @@ def tick() -> int:
                                                 queued_at__lt=timezone.now() - slot.STALE_AFTER)
     for run_id in lost.values_list("pk", flat=True)[:100]:
         sync_module.delay(run_id)
+    for connection_id in notifications.channels_to_refresh():
+        notifications_refresh.delay(connection_id)
+    notifications.stale_changes_forget()
     due = CrmConnection.objects.filter(status=ConnectionStatus.ACTIVE, two_way_allowed=True,
                                        metrics_due_at__lte=timezone.now())
     # A paused customers module pauses its metrics: they stay due until it is resumed.
@@ -100,3 +106,44 @@ def delete_integration(connection_id: int, mode: str, user_id: int | None = None
         return {}
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     return services.integration_delete(connection=connection, mode=mode, notify=user)
+
+
+# --- changes on either side, in seconds ------------------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True, time_limit=600, autoretry_for=(OperationalError,), retry_backoff=5,
+             max_retries=5)
+def sync_notified(self, connection_id: int) -> str:
+    """Apply what CRM notifications announced (see notifications.changes_apply). A module busy with a full
+    run keeps its changes: tried again shortly, a few times, and after that the poll has them anyway."""
+    outcome = notifications.changes_apply(connection_id=connection_id)
+    if outcome == "busy" and self.request.retries < BUSY_RETRIES:
+        raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=BUSY_RETRIES)
+    return outcome
+
+
+@shared_task(bind=True, acks_late=True, time_limit=600, autoretry_for=(OperationalError,), retry_backoff=5,
+             max_retries=5)
+def push_saved(self, module_config_id: int) -> str:
+    """Push the records saved here (see services.saved_push). Busy, or the CRM failing, it is tried again
+    with a growing delay; after that the next scheduled run sends them (nothing is marked synced)."""
+    run = services.saved_push(module_config_id=module_config_id)
+    if run is None:
+        return "gone"
+    busy = run.status == RunStatus.SKIPPED and run.failure_reason == slot.IN_PROGRESS_REASON
+    if (busy or run.status == RunStatus.FAILED) and self.request.retries < BUSY_RETRIES:
+        ModuleConfig.objects.filter(pk=module_config_id).update(save_push_due_at=timezone.now())
+        raise self.retry(countdown=BUSY_RETRY_SECONDS * 2 ** min(self.request.retries, 4), max_retries=BUSY_RETRIES)
+    if run.status == RunStatus.FAILED:
+        services.saved_push_given_up(run=run)
+    return run.status
+
+
+@shared_task(acks_late=True, time_limit=120, autoretry_for=(OperationalError,), retry_backoff=5, max_retries=5)
+def notifications_refresh(connection_id: int) -> str:
+    """Subscribe, update, renew or remove the connection's notification channel (see notifications)."""
+    connection = CrmConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "gone"
+    channel = notifications.channel_refresh(connection=connection)
+    return "off" if channel is None else ("trouble" if channel.problem else "live")

@@ -15,4 +15,5 @@ urlpatterns = [
     path("crm-search/<str:module>/", views.crm_search, name="crm_search"),
     path("crm-import/<str:module>/", views.crm_import, name="crm_import"),
     path("delete-integration/", views.delete_integration, name="delete_integration"),
+    path("crm-notify/", views.crm_notify, name="crm_notify"),
 ]

@@ -4,9 +4,10 @@ import json
 import logging
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integration.crm.errors import CrmError
@@ -16,7 +17,7 @@ from integration.services import client_for
 from organizations.listing import list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
-from . import enqueue, importing, search, selectors, services
+from . import enqueue, importing, notifications, search, selectors, services
 from .forms import DeleteIntegrationForm
 from .models import RunStatus, SyncRun, Trigger
 
@@ -31,6 +32,7 @@ def module_status(request: HttpRequest, module: str) -> HttpResponse:
         "current": module_config.runs.in_progress().first(),
         "last": module_config.runs.exclude(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).first(),
         "refusal": module_config.sync_refusal(),
+        "notifications": notifications.status(connection=module_config.connection),
     }
     template = "sync/partials/status.html" if request.htmx else "sync/status.html"
     return render(request, template, context)
@@ -188,3 +190,20 @@ def crm_import(request: HttpRequest, module: str) -> HttpResponse:
     response = render(request, "sync/partials/crm_import.html", {"record": record, "created": created})
     response["HX-Trigger"] = json.dumps({"crm-record-picked": {"id": record.pk, "name": record.display_name}})
     return response
+
+
+@csrf_exempt
+@require_POST
+def crm_notify(request: HttpRequest) -> HttpResponse:
+    """Zoho CRM's notification callbacks (not a page: no session, the channel's token is the check).
+    Answered at once; the records are fetched by a task."""
+    if int(request.headers.get("Content-Length") or 0) > notifications.MAX_BODY:
+        return HttpResponse(status=413)
+    try:
+        channel, module, ids, outcome = notifications.callback_receive(request.body)
+    except notifications.Refused as refused:
+        log.info("notification callback refused (%s): %s", refused.status, refused)
+        return HttpResponse(status=refused.status)
+    if outcome == "queued" and ids:
+        enqueue.notification_run_request(channel=channel)
+    return JsonResponse({"status": outcome}, status=202)

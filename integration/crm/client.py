@@ -515,6 +515,23 @@ class CrmClient:
         raise CrmInvalidData(f"The CRM refused to create the field {definition['field_label']} in {module}: "
                              f"{result.code} {result.message}".rstrip() + ".")
 
+    # --- notifications (the Watch API) --------------------------------------------------------------------
+
+    def watch(self, channel: dict, *, method: str = "POST") -> WriteResult:
+        """Subscribe (POST), replace (PUT) or update/renew (PATCH) one notification channel."""
+        response = self.request(method, f"{API}/actions/watch", json={"watch": [channel]})
+        items = (_json_or_none(response) or {}).get("watch") or []
+        return WriteResult.from_item(items[0] if items else {})
+
+    def watch_remove(self, channel_ids: list[str]) -> list[WriteResult]:
+        response = self.request("DELETE", f"{API}/actions/watch", params={"channel_ids": ",".join(channel_ids)})
+        return [WriteResult.from_item(item) for item in (_json_or_none(response) or {}).get("watch") or []]
+
+    def watch_channels(self, channel_id: str | None = None) -> list[dict]:
+        """The notification channels the CRM has (of this id); [] when none."""
+        params = {"channel_id": channel_id} if channel_id else None
+        return (self.get_json(f"{API}/actions/watch", params=params) or {}).get("watch") or []
+
     def custom_views(self, module: str) -> list[dict]:
         body = self.get_json(f"{API}/settings/custom_views", params={"module": module}) or {}
         return body.get("custom_views") or []

@@ -62,11 +62,14 @@ def deletions(ctx: RunContext, read: CrmModuleRead) -> None:
     flush(final=True)
 
 
-def record_gone(ctx: RunContext, read: CrmModuleRead, crm_id: str) -> None:
-    """One record found deleted in the CRM (a re-sync): the same rules as the deletions phase."""
+def record_gone(ctx: RunContext, read: CrmModuleRead, crm_ids: list[str]) -> None:
+    """Records found deleted in the CRM (a re-sync, a notification): the same rules as the deletions phase."""
+    adapters = list(read.adapters)
+    if read.routes_by_account and CONTACTS not in adapters:
+        adapters.append(CONTACTS)  # individual customers it may have pushed to Contacts
     with transaction.atomic():
-        for adapter in read.adapters:
-            plan_and_apply(ctx.adapter_run(adapter), [crm_id], cursor=None)
+        for adapter in adapters:
+            plan_and_apply(ctx.adapter_run(adapter), crm_ids, cursor=None)
 
 
 def plan_and_apply(scope: AdapterRun, crm_ids: list[str], *, cursor: dict | None) -> Counts:

@@ -37,10 +37,12 @@ PUSH_BATCH = 100
 PUSH_WINDOW_MARGIN = datetime.timedelta(minutes=1)  # clocks of the app servers writing updated_at
 
 
-def push(ctx: RunContext, adapter: Adapter, *, new_records: bool, before_fetch: bool = False) -> None:
+def push(ctx: RunContext, adapter: Adapter, *, new_records: bool, before_fetch: bool = False,
+         against_crm: bool = False) -> None:
     """The phase, for one adapter: changed linked records, then (with `new_records`) new ones. Before the
     fetch (items, whose ERP goes first), a new record that looks like a record already in the CRM waits
-    for the fetch, whose duplicate rule decides what it is."""
+    for the fetch, whose duplicate rule decides what it is. `against_crm` reads the CRM's current values
+    of changed records first whichever side wins, for a push that no fetch came before."""
     specs = ctx.specs(adapter)
     if not any(spec.two_way for spec in specs):
         return
@@ -55,7 +57,7 @@ def push(ctx: RunContext, adapter: Adapter, *, new_records: bool, before_fetch: 
         connection=connection, erp_model=adapter.erp_model, erp_id=OuterRef("pk"),
         crm_deleted_at__isnull=True, last_synced_at__lt=OuterRef("updated_at"))))
     for chunk in _chunks(changed):
-        _push_changed(ctx, adapter, chunk)
+        _push_changed(ctx, adapter, chunk, against_crm=against_crm)
     if not new_records:
         return
     for chunk in _chunks(_new_records(ctx, adapter, queryset, window)):
@@ -135,9 +137,9 @@ class _Written:
     links: list[RecordLink] = field(default_factory=list)
 
 
-def _push_changed(ctx: RunContext, adapter: Adapter, objects: list) -> None:
+def _push_changed(ctx: RunContext, adapter: Adapter, objects: list, *, against_crm: bool = False) -> None:
     scope = ctx.adapter_run(adapter)
-    outgoing = _plan_changed(ctx, scope, objects)
+    outgoing = _plan_changed(ctx, scope, objects, against_crm=against_crm)
     sent = [item for item in outgoing if item.action.push or item.owner is not None]
     by_name = scope.by_name
     records = [{"id": item.link.crm_id,
@@ -162,14 +164,14 @@ def _push_changed(ctx: RunContext, adapter: Adapter, objects: list) -> None:
         record_progress(scope, written.counts, cursor=None, now=now)
 
 
-def _plan_changed(ctx: RunContext, scope: AdapterRun, objects: list) -> list[_Outgoing]:
-    """The three-way merge of each changed record; when the ERP goes first (items), against the CRM's
-    current values, read for the purpose."""
+def _plan_changed(ctx: RunContext, scope: AdapterRun, objects: list, *, against_crm: bool) -> list[_Outgoing]:
+    """The three-way merge of each changed record; when the ERP goes first (items), or no fetch came
+    before, against the CRM's current values, read for the purpose."""
     adapter, specs = scope.adapter, scope.specs
     links = {link.erp_id: link for link in RecordLink.objects.filter(
         connection=ctx.connection, erp_model=adapter.erp_model, erp_id__in=[o.pk for o in objects])}
     current = None
-    if not adapter.crm_wins:
+    if not adapter.crm_wins or against_crm:
         fields = ["id", *[spec.crm_field for spec in specs]]
         current = {str(r["id"]): r for r in ctx.client.get_records(
             adapter.crm_module, [links[o.pk].crm_id for o in objects if o.pk in links], fields=fields)}

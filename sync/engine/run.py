@@ -10,7 +10,9 @@
 5. finish: counts, API calls, status, the next scheduled run (`slot.finish`).
 
 Entry points: `run_module(run_id=...)` for a queued SyncRun, `run_now(...)` to queue and run one in this
-process, `resync_link(link_id=...)` for one record.
+process, `resync_link(link_id=...)` for one record, and the runs changes start by themselves
+(`targeted`): `run_changes(...)` for records CRM notifications named, `push_saved(...)` for records saved
+here.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from integration.services import client_for
 
 from ..models import RecordLink, RunStatus, SyncRun, Trigger
 from ..selectors import module_config_for_link
-from . import deletions, fetch, push, slot
+from . import deletions, fetch, push, slot, targeted
 from .adapters import adapters_for, push_adapters_for, push_only_reads, reads_for
 from .context import RunContext
 from .incoming import apply_records
@@ -64,7 +66,7 @@ def resync(ctx: RunContext, link: RecordLink) -> None:
     try:
         record = ctx.client.get_record(link.crm_module, link.crm_id, fields=ctx.fetch_fields(read))
     except CrmNotFound:
-        deletions.record_gone(ctx, read, link.crm_id)
+        deletions.record_gone(ctx, read, [link.crm_id])
         return
     apply_records(ctx, read, [record], cursor=None)
 
@@ -99,6 +101,31 @@ def resync_link(*, link_id: int, client: CrmClient | None = None) -> SyncRun | N
     if not slot.claim(run):
         return run
     return _execute(run, client=client, work=lambda ctx: resync(ctx, link))
+
+
+def run_changes(*, module_config: ModuleConfig, changes: dict[str, list[str]], since,
+                client: CrmClient | None = None) -> tuple[SyncRun, float | None]:
+    """Records CRM notifications named (CRM module -> ids), fetched and applied now (trigger
+    "notification"). Returns the run and the lag of the latest change applied, in seconds."""
+    seen = {}
+
+    def work(ctx: RunContext) -> None:
+        seen["latest"] = targeted.apply_changes(ctx, changes, since=since)
+
+    run = _targeted(module_config, Trigger.NOTIFICATION, work, client)
+    return run, targeted.lag(seen.get("latest"))
+
+
+def push_saved(*, module_config: ModuleConfig, client: CrmClient | None = None) -> SyncRun:
+    """Records saved here, pushed now (trigger "save")."""
+    return _targeted(module_config, Trigger.SAVE, targeted.push_saved, client)
+
+
+def _targeted(config: ModuleConfig, trigger: str, work, client: CrmClient | None) -> SyncRun:
+    run = SyncRun.objects.create(module_config=config, trigger=trigger, status=RunStatus.QUEUED)
+    if not slot.claim(run):
+        return run
+    return _execute(run, client=client, work=work)
 
 
 def _execute(run: SyncRun, *, client: CrmClient | None, work) -> SyncRun:

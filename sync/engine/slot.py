@@ -26,7 +26,7 @@ from django.utils import timezone
 from integration.crm.client import CrmClient
 from integration.models import ModuleConfig
 
-from ..models import RunStatus, SyncRun, Trigger
+from ..models import EVENT_TRIGGERS, RunStatus, SyncRun, Trigger
 
 STALE_AFTER = datetime.timedelta(minutes=10)  # no heartbeat for this long: the run's worker is gone
 IN_PROGRESS_REASON = "A run of this module is in progress."
@@ -211,7 +211,7 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
     run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
                             "progress_total"])
     release(run.pk)
-    if run.trigger != Trigger.RESYNC:
+    if run.trigger not in (Trigger.RESYNC, *EVENT_TRIGGERS):  # only a full run moves the schedule
         config = run.module_config
         config.schedule_next(after=now)
         ModuleConfig.objects.filter(pk=config.pk).update(next_run_at=config.next_run_at)

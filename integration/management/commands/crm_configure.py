@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from integration import selectors, services
 from integration.crm.errors import CrmError
 from integration.forms import MAP_PREFIX, ModuleConfigForm, map_key
-from integration.models import SyncModule
+from integration.models import ModuleConfig, SyncModule
 from organizations.selectors import organization_for_command
 
 
@@ -26,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--map", action="append", default=[], metavar="[TARGET.]ERP_FIELD=CRM_FIELD",
                             help="e.g. display_name=Account_Name or contact_person.designation=Title")
         parser.add_argument("--auto-map", action="store_true", help="Start from the suggested pairs")
+        parser.add_argument("--interval", type=int, choices=[m for m, _ in ModuleConfig.INTERVALS],
+                            help="Minutes between polls of the CRM (default: as configured, else 120)")
         parser.add_argument("--sync-now", action="store_true", help="Queue a sync after saving")
 
     def handle(self, *args, **options):
@@ -42,6 +44,7 @@ class Command(BaseCommand):
             "duplicate_action": options["duplicate_action"],
             "crm_view_id": options["view"][0] if options["view"] else "",
             "contact_view_id": options["view"][1] if len(options["view"]) > 1 else "",
+            "interval_minutes": options["interval"] or module_config.interval_minutes,
         }
         try:
             metadata = selectors.metadata_load(client=services.client_for(connection), module=module,
