@@ -149,8 +149,8 @@ if not FIELD_ENCRYPTION_KEY and DEBUG:
 # sync only polls.
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 # Callbacks within this many seconds make one run; saves here within this many seconds make one push.
-CRM_NOTIFY_COALESCE_SECONDS = env.float("CRM_NOTIFY_COALESCE_SECONDS", default=1.0)
-CRM_SAVE_PUSH_DEBOUNCE_SECONDS = env.float("CRM_SAVE_PUSH_DEBOUNCE_SECONDS", default=2.0)
+CRM_NOTIFY_COALESCE_SECONDS = env.float("CRM_NOTIFY_COALESCE_SECONDS", default=0.5)
+CRM_SAVE_PUSH_DEBOUNCE_SECONDS = env.float("CRM_SAVE_PUSH_DEBOUNCE_SECONDS", default=1.0)
 # Invoice edits within this many seconds cause one push of accounting metrics to the CRM.
 CRM_METRICS_DEBOUNCE_SECONDS = env.int("CRM_METRICS_DEBOUNCE_SECONDS", default=60)
 # The Zoho API console client used by Settings → Zoho Apps → Connect.

@@ -25,9 +25,11 @@ log = logging.getLogger("sync")
 # A large initial sync can take a while; a run killed by the limit is reclaimed and the next one
 # continues from the cursor.
 RUN_TIME_LIMIT = 4 * 3600
-# A run of changes whose module is busy (a full run at work) is tried again this often, this many times.
-BUSY_RETRY_SECONDS = 5
-BUSY_RETRIES = 12
+# A run of changes whose module is busy (another run at work) is tried again this often, this many times
+# (two minutes); a push the CRM refused, with a growing delay, a few times.
+BUSY_RETRY_SECONDS = 0.5
+BUSY_RETRIES = 240
+FAILED_RETRIES = 4
 
 
 @shared_task(bind=True, acks_late=True, time_limit=RUN_TIME_LIMIT + 60, soft_time_limit=RUN_TIME_LIMIT,
@@ -131,10 +133,13 @@ def push_saved(self, module_config_id: int) -> str:
     if run is None:
         return "gone"
     busy = run.status == RunStatus.SKIPPED and run.failure_reason == slot.IN_PROGRESS_REASON
-    if (busy or run.status == RunStatus.FAILED) and self.request.retries < BUSY_RETRIES:
+    failed = run.status == RunStatus.FAILED
+    if (busy and self.request.retries < BUSY_RETRIES) or (failed and self.request.retries < FAILED_RETRIES):
+        # Saves meanwhile ride along with this retry rather than queue a push of their own.
         ModuleConfig.objects.filter(pk=module_config_id).update(save_push_due_at=timezone.now())
-        raise self.retry(countdown=BUSY_RETRY_SECONDS * 2 ** min(self.request.retries, 4), max_retries=BUSY_RETRIES)
-    if run.status == RunStatus.FAILED:
+        countdown = BUSY_RETRY_SECONDS if busy else 5 * 2 ** self.request.retries
+        raise self.retry(countdown=countdown, max_retries=BUSY_RETRIES)
+    if failed:
         services.saved_push_given_up(run=run)
     return run.status
 
