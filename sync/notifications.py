@@ -35,6 +35,7 @@ log = logging.getLogger("sync")
 LIFETIME = datetime.timedelta(days=7)  # the longest channel Zoho grants
 RENEW_BEFORE = datetime.timedelta(days=2)  # renewed this long before it would expire
 CHECK_EVERY = datetime.timedelta(days=1)  # asked of the CRM whether it still has it (a lost channel is made again)
+RETRY_TROUBLE_EVERY = datetime.timedelta(minutes=15)  # a channel the CRM refused is tried again this often
 MAX_BODY = 64 * 1024
 MAX_IDS = 1000
 OPERATIONS = {"insert", "update", "delete"}
@@ -113,9 +114,9 @@ def channel_refresh(*, connection: CrmConnection, client=None) -> NotificationCh
 
 def _trouble(channel: NotificationChannel, problem: str) -> NotificationChannel:
     log.warning("notification channel of %s: %s", channel.connection, problem)
-    channel.problem = problem[:500]
+    channel.problem, channel.checked_at = problem[:500], timezone.now()
     if channel.pk is not None:
-        channel.save(update_fields=["problem"])
+        channel.save(update_fields=["problem", "checked_at"])
     return channel
 
 
@@ -135,8 +136,9 @@ def channels_to_refresh(*, now=None) -> list[int]:
     """Connections whose channel is close to expiring, unchecked for a day, or in trouble."""
     now = now or timezone.now()
     channels = NotificationChannel.objects.filter(connection__status="active")
-    due = channels.filter(expires_at__lt=now + RENEW_BEFORE) | channels.filter(checked_at__lt=now - CHECK_EVERY) | \
-        channels.exclude(problem="")
+    due = (channels.filter(problem="", expires_at__lt=now + RENEW_BEFORE)
+           | channels.filter(checked_at__lt=now - CHECK_EVERY)
+           | channels.exclude(problem="").filter(checked_at__lt=now - RETRY_TROUBLE_EVERY))
     return list(due.values_list("connection_id", flat=True).distinct())
 
 
