@@ -425,3 +425,40 @@ def test_the_history_shows_the_small_runs_apart(actors, connection):
     assert [r.trigger for r in client.get(reverse("sync:history")).context["state"].page] == ["scheduled"]
     events = client.get(reverse("sync:history"), {"view": "events"}).context["state"].page
     assert [r.trigger for r in events] == ["notification"] * 3
+
+
+def test_a_push_the_crm_keeps_refusing_is_left_to_the_schedule_with_an_issue(connection, sandbox, monkeypatch):
+    from sync.engine import run as engine
+
+    quick = engine.client_for
+    monkeypatch.setattr(engine, "client_for", lambda c, **o: quick(c, backoff_base=0.01, backoff_cap=0.05, **o))
+    config = configure(connection, "customers", crm_source="accounts", direction="both")
+    sync(config)
+    crm_id, link = next(iter(links_of(connection, "Accounts").items()))
+    customer = Customer.objects.get(pk=link.erp_id)
+    customer.phone = "+1 555 0333"
+    customer_save(customer=customer)
+    sandbox.config(error_rate_5xx=1.0)
+
+    outcome = tasks.push_saved.apply(args=(config.pk,), retries=tasks.FAILED_RETRIES).get()
+
+    assert outcome == "failed"
+    run = SyncRun.objects.get(trigger="save")
+    assert "the next scheduled sync sends them" in run.issues.get().message
+    sandbox.config(error_rate_5xx=0.0)
+    sync(config)  # the scheduled run: it is still to be sent, and goes
+    assert sandbox.get_record("Accounts", crm_id)["Phone"] == "+1 555 0333"
+
+
+def test_without_notifications_a_module_can_poll_more_often(actors, connection, sandbox, settings):
+    settings.SITE_URL = ""
+    client = actors.client_for(actors.admin)
+    page = client.get(reverse("integration:configure", args=["vendors"]))
+    assert "Poll Zoho CRM for changes" in page.content.decode()
+    from tests.integration.test_configure import form_data
+
+    client.post(reverse("integration:configure", args=["vendors"]),
+                {**form_data(page, interval_minutes="15"), "save": "later"})
+    config = ModuleConfig.objects.get(connection=connection, module="vendors")
+    assert config.interval_minutes == 15
+    assert config.next_run_at < timezone.now() + datetime.timedelta(minutes=16)
