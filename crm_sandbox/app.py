@@ -1,5 +1,6 @@
 """The running sandbox: its store, its configuration knobs, call counters and server-side cursors."""
 
+import json
 import random
 import secrets
 import threading
@@ -164,6 +165,37 @@ class Sandbox:
         with self.store.transaction() as conn:
             self.store.set_meta("field_labels", labels, conn)
         return self.field_map(module)[api_name]
+
+    def change_field(self, module: str, api_name: str, *, new_api_name: str | None = None,
+                     data_type: str | None = None) -> dict:
+        """A custom field's API name or type changed, as an administrator may change them: the records'
+        values move to the new name. Raises KeyError (no such field), ValueError (a standard field)."""
+        row = self.store.query("SELECT id, definition FROM custom_fields WHERE module = ? AND api_name = ?",
+                               (module, api_name))
+        if not row:
+            raise (ValueError if api_name in self.field_map(module) else KeyError)(api_name)
+        definition = json.loads(row[0]["definition"])
+        name = new_api_name or api_name
+        definition.update(api_name=name, data_type=data_type or definition["data_type"])
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE custom_fields SET api_name = ?, definition = ? WHERE id = ?",
+                         (name, json.dumps(definition), row[0]["id"]))
+            if name != api_name:
+                conn.execute(f"UPDATE records SET data = json_remove(json_set(data, '$.{name}', "
+                             f"json_extract(data, '$.{api_name}')), '$.{api_name}') "
+                             f"WHERE module = ? AND json_extract(data, '$.{api_name}') IS NOT NULL", (module,))
+        self.forget_fields(module)
+        return self.field_map(module)[name]
+
+    def delete_field(self, module: str, api_name: str) -> None:
+        """A custom field deleted in the CRM's setup, with its values."""
+        row = self.store.query("SELECT id FROM custom_fields WHERE module = ? AND api_name = ?", (module, api_name))
+        if not row:
+            raise (ValueError if api_name in self.field_map(module) else KeyError)(api_name)
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM custom_fields WHERE id = ?", (row[0]["id"],))
+            conn.execute(f"UPDATE records SET data = json_remove(data, '$.{api_name}') WHERE module = ?", (module,))
+        self.forget_fields(module)
 
     def field_map(self, module: str) -> dict[str, dict]:
         return {field["api_name"]: field for field in self.fields(module)}

@@ -3,12 +3,14 @@
 No authentication, JSON in and out, never subject to injected faults or the rate limit.
 """
 
+import re
+
 from . import records
 from .api import json_body, module_of
 from .app import Reply, Sandbox
 from .errors import ApiError
 from .oauth import expire_access_tokens
-from .schema import CURRENT_USER, USERS, parse_id
+from .schema import CREATABLE_TYPES, CURRENT_USER, USERS, parse_id
 
 
 def health(sandbox: Sandbox, request) -> Reply:
@@ -179,13 +181,37 @@ def bulk(sandbox: Sandbox, request, module: str) -> Reply:
 
 
 def field_rename(sandbox: Sandbox, request, module: str, api_name: str) -> Reply:
-    """Rename a field's label as an administrator would in the CRM's setup; its API name stays."""
-    label = json_body(request).get("field_label")
-    if not isinstance(label, str) or not label.strip() or len(label) > 50:
+    """Change a field as an administrator would in the CRM's setup: its label (`field_label`; the API name
+    stays), or for a custom field its API name (`api_name`) or type (`data_type`); DELETE removes a custom
+    field and its values."""
+    module = module_of(module)
+    if request.method == "DELETE":
+        try:
+            sandbox.delete_field(module, api_name)
+        except (KeyError, ValueError):
+            raise ApiError(400, "INVALID_DATA", f"no custom field {api_name!r} in {module}", {"api_name": api_name}) from None
+        return Reply(200, {"deleted": api_name})
+    body = json_body(request)
+    label, new_name, data_type = body.get("field_label"), body.get("api_name"), body.get("data_type")
+    if label is not None and (not isinstance(label, str) or not label.strip() or len(label) > 50):
         raise ApiError(400, "INVALID_DATA", "field_label must be a text of 1 to 50 characters",
                        {"api_name": "field_label"})
+    if new_name is not None and (not isinstance(new_name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,49}", new_name)):
+        raise ApiError(400, "INVALID_DATA", "api_name must be letters, digits and _", {"api_name": "api_name"})
+    if data_type is not None and data_type not in CREATABLE_TYPES:
+        raise ApiError(400, "INVALID_DATA", "data_type is not one a field can have", {"api_name": "data_type"})
+    if label is None and new_name is None and data_type is None:
+        raise ApiError(400, "MANDATORY_NOT_FOUND", "field_label, api_name or data_type", {"api_name": "field_label"})
     try:
-        field = sandbox.rename_field(module, api_name, label.strip())
+        field = None
+        if new_name or data_type:
+            field = sandbox.change_field(module, api_name, new_api_name=new_name, data_type=data_type)
+            api_name = field["api_name"]
+        if label is not None:
+            field = sandbox.rename_field(module, api_name, label.strip())
     except KeyError:
         raise ApiError(400, "INVALID_DATA", f"no field {api_name!r} in {module}", {"api_name": api_name}) from None
+    except ValueError:
+        raise ApiError(400, "INVALID_DATA", f"{api_name!r} is a standard field: only its label can change",
+                       {"api_name": api_name}) from None
     return Reply(200, {"field": field})

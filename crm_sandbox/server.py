@@ -51,7 +51,7 @@ ROUTES = [
     ({"POST"}, r"/__sandbox__/calls/reset", control.reset_calls),
     ({"POST"}, r"/__sandbox__/reset", control.reset),
     ({"GET", "PATCH"}, r"/__sandbox__/org", control.org),
-    ({"PATCH"}, rf"/__sandbox__/fields/{_MODULE}/(?P<api_name>[A-Za-z0-9_]+)", control.field_rename),
+    ({"PATCH", "DELETE"}, rf"/__sandbox__/fields/{_MODULE}/(?P<api_name>[A-Za-z0-9_]+)", control.field_rename),
     ({"POST"}, rf"/__sandbox__/records/{_MODULE}/bulk", control.bulk),
     ({"POST"}, rf"/__sandbox__/records/{_MODULE}", control.record_create),
     ({"GET", "PATCH", "DELETE"}, rf"/__sandbox__/records/{_MODULE}/(?P<record_id>[^/]+)", control.record_edit),

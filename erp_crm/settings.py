@@ -145,6 +145,15 @@ if not FIELD_ENCRYPTION_KEY and DEBUG:
         _key_file.write_text(Fernet.generate_key().decode())
         _key_file.chmod(0o600)
     FIELD_ENCRYPTION_KEY = _key_file.read_text().strip()
+# Email (sync alerts): SMTP from the environment; the console in development and the demo.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="erp@localhost")
 # The ERP's public base URL (https://erp.example.com): Zoho CRM's notifications call it back. Empty, the
 # sync only polls.
 SITE_URL = env.str("SITE_URL", default="").rstrip("/")

@@ -212,9 +212,12 @@ class ModuleConfigForm(forms.ModelForm):
         return self.crm_source
 
     def mapping_sections(self):
-        """For the template: per section its title and rows of (ERP field, bound field, required)."""
+        """For the template: per section its title and rows of (ERP field, bound field, required, why the
+        saved pair broke in the CRM or "")."""
+        broken = {(p["target"], p["erp_field"]): f"{p['crm_field']} {p['why']}." for p in self.instance.broken_mapping or []}
         return [
-            (section, [(erp_field, self[key], required) for erp_field, key, required in self.mapping_rows[section.target]])
+            (section, [(erp_field, self[key], required, broken.get((section.target, erp_field.name), ""))
+                       for erp_field, key, required in self.mapping_rows[section.target]])
             for section in self.sections
         ]
 

@@ -42,6 +42,11 @@ class CrmConnection(models.Model):
     # The CRM modules in which the accounting metrics' fields were found or created.
     metrics_fields = models.JSONField(default=list, blank=True)
     users_read_at = models.DateTimeField(null=True, blank=True)  # the CRM's users last read and matched
+    # API credits: what the CRM last said is left of its daily allowance (X-API-CREDITS-REMAINING, sent once
+    # half is used), and the share of the allowance this connection may use (the rest is other tools').
+    credits_remaining = models.PositiveIntegerField(null=True, blank=True)
+    credits_remaining_at = models.DateTimeField(null=True, blank=True)
+    credit_budget_percent = models.PositiveSmallIntegerField(default=80)
     connected_at = models.DateTimeField(auto_now_add=True)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -97,6 +102,12 @@ class ConnectionEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} by {self.user} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DeletionHold(models.TextChoices):
+    THRESHOLD = "threshold", "Ask when many records go at once"
+    ALWAYS = "always", "Always ask"
+    NEVER = "never", "Never ask"
 
 
 class SyncModule(models.TextChoices):
@@ -178,6 +189,13 @@ class ModuleConfig(models.Model):
     # Where the sync has got to in each CRM module; its shape is documented in sync/engine/cursor.py.
     crm_cursor = models.JSONField(default=dict, blank=True)
     last_push_at = models.DateTimeField(null=True, blank=True)
+    # Deletions in the CRM that a run holds for an admin's approval: more than `hold_over` records and
+    # more than `hold_over_percent` % of the module's linked records at once (or always, or never).
+    deletion_hold = models.CharField(max_length=10, choices=DeletionHold.choices, default=DeletionHold.THRESHOLD)
+    hold_over = models.PositiveIntegerField(default=20)
+    hold_over_percent = models.PositiveSmallIntegerField(default=10)
+    # A mapped CRM field that is gone or no longer converts: the module's runs stop until it is fixed.
+    broken_mapping = models.JSONField(default=list, blank=True)  # [{"crm_module", "crm_field", "erp_field", "why"}]
     # Records saved here ask for one push a moment later; set while that push is queued.
     save_push_due_at = models.DateTimeField(null=True, blank=True)
     configured = models.BooleanField(default=False)
@@ -256,3 +274,19 @@ class FieldMapping(models.Model):
 
     def __str__(self):
         return f"{self.crm_module}.{self.crm_field} → {self.target}.{self.erp_field}"
+
+
+class CrmFieldCache(models.Model):
+    """The CRM's field metadata of one module, as last read: mapped fields are checked against it before
+    each run reads the module (read again daily, and whenever the CRM says a field is unknown)."""
+
+    connection = models.ForeignKey(CrmConnection, on_delete=models.CASCADE, related_name="field_caches")
+    crm_module = models.CharField(max_length=40)
+    fields = models.JSONField(default=list)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "crm_module"], name="one_field_cache_per_module")]
+
+    def __str__(self):
+        return f"{self.crm_module} fields of {self.connection} ({self.read_at:%Y-%m-%d %H:%M})"

@@ -282,6 +282,7 @@ def module_config_save(*, form, user, sync_now: bool) -> ModuleConfig:
     module_config.configured = True
     module_config.configured_at = timezone.now()
     module_config.configured_by = user
+    module_config.broken_mapping = []  # the next run checks the mapping afresh
     if not sync_now and module_config.next_run_at is None:
         # Save and Sync Later: the first sync comes with the schedule, or with Instant Sync.
         module_config.schedule_next()

@@ -96,6 +96,7 @@ def import_record(*, connection: CrmConnection, crm_module: str, crm_id: str):
         SyncRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED if error else (RunStatus.PARTIAL if run.failed else RunStatus.SUCCEEDED),
             failure_reason=error, finished_at=timezone.now(), api_calls=client.calls, retries=client.retries,
+            credits=client.credits,
         )
     if error:
         raise ImportRefused(error)

@@ -134,7 +134,8 @@ def push_due(*, connection_id: int) -> str:
     except Exception as error:
         # The run is recorded as failed whatever stopped it: left "queued", nothing would ever end it.
         SyncRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, failure_reason=str(error)[:5000],
-                                                 finished_at=timezone.now(), api_calls=client.calls)
+                                                 finished_at=timezone.now(), api_calls=client.calls,
+                                                 credits=client.credits)
         if isinstance(error, CrmError):
             return RunStatus.FAILED
         # Not the CRM's doing (the database, say): the push is due again, for the next tick or retry.
@@ -148,5 +149,6 @@ def push_due(*, connection_id: int) -> str:
     status = RunStatus.PARTIAL if result["failed"] else RunStatus.SUCCEEDED
     SyncRun.objects.filter(pk=run.pk).update(
         status=status, pushed=result["pushed"], failed=result["failed"], finished_at=timezone.now(),
-        api_calls=client.calls, retries=client.retries, progress_done=result["pushed"] + result["failed"])
+        api_calls=client.calls, retries=client.retries, credits=client.credits,
+        progress_done=result["pushed"] + result["failed"])
     return status

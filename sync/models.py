@@ -55,6 +55,8 @@ class Trigger(models.TextChoices):
     METRICS = "metrics", "Accounting metrics"
     NOTIFICATION = "notification", "CRM notification"
     SAVE = "save", "Saved here"
+    RETRY = "retry", "Retry"
+    APPROVAL = "approval", "Deletions approved"
 
 
 # The small runs that changes on either side start by themselves (a CRM notification, a save here): many a
@@ -69,6 +71,7 @@ class RunStatus(models.TextChoices):
     PARTIAL = "partial", "Partly failed"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    STOPPED = "stopped", "Stopped at the credit budget"
 
 
 class SyncRunQuerySet(models.QuerySet):
@@ -98,6 +101,7 @@ class SyncRun(models.Model):
     conflicts = models.PositiveIntegerField(default=0)
     pushed = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
+    credits = models.PositiveIntegerField(default=0)  # the CRM's API credits its calls cost
     retries = models.PositiveIntegerField(default=0)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
@@ -214,3 +218,89 @@ class PendingChange(models.Model):
 
     def __str__(self):
         return f"{self.crm_module} {self.crm_id} (announced {self.received_at:%Y-%m-%d %H:%M:%S})"
+
+
+class OpenIssue(models.Model):
+    """A record that fails to sync, across runs: one open issue however often it fails again, closed by
+    itself when the record next syncs cleanly (and kept, closed, in the history)."""
+
+    module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="open_issues")
+    crm_module = models.CharField(max_length=40, blank=True)
+    crm_id = models.CharField(max_length=40, blank=True)  # "" for an ERP record the CRM has not got yet
+    erp_model = models.CharField(max_length=40, blank=True, choices=ErpModel.choices)
+    erp_id = models.BigIntegerField(null=True, blank=True)
+    field = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+    count = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["module_config", "crm_module", "crm_id", "erp_model", "erp_id"],
+                                    condition=Q(closed_at__isnull=True), name="one_open_issue_per_record",
+                                    nulls_distinct=False),
+        ]
+
+    def __str__(self):
+        return f"{self.crm_module or self.erp_model} {self.crm_id or self.erp_id}: {self.message[:60]}"
+
+    @property
+    def from_erp(self) -> bool:
+        """Caused by the ERP side (a value this ERP refuses): fixed on the record's edit page."""
+        return self.erp_id is not None and ("ERP refused" in self.message or not self.crm_id)
+
+
+class HeldDeletion(models.Model):
+    """A record deleted in the CRM whose deletion here waits for an admin: held when a run would delete more
+    than the module allows at once. Until then the record stays, linked."""
+
+    module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="held_deletions")
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="held_deletions")
+    crm_module = models.CharField(max_length=40)
+    crm_id = models.CharField(max_length=40)
+    erp_model = models.CharField(max_length=40, choices=ErpModel.choices)
+    erp_id = models.BigIntegerField()
+    label = models.CharField(max_length=255, blank=True)
+    held_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["held_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["module_config", "crm_module", "crm_id"],
+                                               name="one_held_deletion_per_record")]
+
+    def __str__(self):
+        return f"held deletion of {self.crm_module} {self.crm_id} ({self.label})"
+
+
+class AlertKind(models.TextChoices):
+    RUN_FAILED = "run_failed", "A sync failed"
+    STALE = "stale", "No successful sync for two intervals"
+    PARTIAL = "partial", "Three syncs in a row partly failed"
+    REAUTH = "reauth", "Zoho CRM needs authorizing again"
+    CREDITS = "credits", "API credits near the budget"
+    HELD = "held", "Deletions wait for approval"
+    FIELD_GONE = "field_gone", "A mapped CRM field changed"
+
+
+class Alert(models.Model):
+    """An incident admins were told of: one per kind and module while it lasts, said again when it clears."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sync_alerts")
+    kind = models.CharField(max_length=12, choices=AlertKind.choices)
+    module = models.CharField(max_length=16, blank=True, choices=SyncModule.choices)
+    message = models.TextField()
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "kind", "module"],
+                                               condition=Q(resolved_at__isnull=True), name="one_open_alert_per_incident")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.module or 'all'})"

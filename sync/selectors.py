@@ -1,6 +1,8 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
+from customers.models import ContactPerson
 from integration.models import ErpModel, ModuleConfig
 from organizations.listing import ListSpec
 
@@ -62,3 +64,40 @@ def chart_points(runs) -> list[dict]:
 
 
 CHART_HEIGHT = 80
+
+
+DAY_CHART = {"width": 620, "height": 160, "left": 48, "bottom": 24, "top": 8}
+
+
+def daily_chart(days: list[dict]) -> dict:
+    """Bars of records synced and failed per day (health.daily), laid out for an SVG with axes: x per
+    day, y scaled to the busiest day, four ticks on the y axis, a date label every week."""
+    c = DAY_CHART
+    plot_w, plot_h = c["width"] - c["left"] - 8, c["height"] - c["bottom"] - c["top"]
+    top = max([d["records"] + d["failed"] for d in days] + [1])
+    step = plot_w / max(len(days), 1)
+    bars = []
+    for index, day in enumerate(days):
+        ok_h = round(plot_h * day["records"] / top, 1)
+        bad_h = round(plot_h * day["failed"] / top, 1)
+        x = round(c["left"] + index * step + 1, 1)
+        bars.append({**day, "x": x, "width": round(max(step - 2, 1), 1), "ok_y": round(c["top"] + plot_h - ok_h, 1),
+                     "ok_h": ok_h, "bad_y": round(c["top"] + plot_h - ok_h - bad_h, 1), "bad_h": bad_h,
+                     "label": day["day"].strftime("%m-%d") if index % 7 == 0 else ""})
+    ticks = [{"value": round(top * n / 4), "y": round(c["top"] + plot_h - plot_h * n / 4, 1)} for n in range(5)]
+    return {**c, "bars": bars, "ticks": ticks, "axis_y": c["top"] + plot_h, "axis_x_end": c["left"] + plot_w,
+            "label_y": c["height"] - 6}
+
+
+ERP_EDIT_URLS = {ErpModel.CUSTOMER: "customers:edit", ErpModel.VENDOR: "vendors:edit", ErpModel.ITEM: "items:edit"}
+
+
+def erp_edit_url(erp_model: str, erp_id: int | None) -> str:
+    """Where an ERP record is fixed: its edit page (a contact person's is its customer's)."""
+    if erp_id is None:
+        return ""
+    if erp_model == ErpModel.CONTACT_PERSON:
+        customer = ContactPerson.objects.filter(pk=erp_id).values_list("customer_id", flat=True).first()
+        return reverse("customers:edit", args=[customer]) if customer else ""
+    name = ERP_EDIT_URLS.get(erp_model)
+    return reverse(name, args=[erp_id]) if name else ""

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from integration.models import ConnectionStatus, CrmConnection, ModuleConfig, SyncModule
 
-from . import metrics, notifications, services
+from . import alerts, metrics, notifications, services
 from .engine import run as engine
 from .engine import slot
 from .models import RunStatus, SyncRun, Trigger
@@ -66,6 +66,7 @@ def tick() -> int:
     for connection_id in notifications.channels_to_refresh():
         notifications_refresh.delay(connection_id)
     notifications.stale_changes_forget()
+    alerts.check_all()
     due = CrmConnection.objects.filter(status=ConnectionStatus.ACTIVE, two_way_allowed=True,
                                        metrics_due_at__lte=timezone.now())
     # A paused customers module pauses its metrics: they stay due until it is resumed.

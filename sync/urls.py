@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import operator_views, views
 
 app_name = "sync"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("modules/<str:module>/instant/", views.instant_sync, name="instant"),
     path("modules/<str:module>/pause/", views.pause, name="pause"),
     path("modules/<str:module>/resume/", views.resume, name="resume"),
+    path("modules/<str:module>/issues/", operator_views.issues, name="issues"),
+    path("modules/<str:module>/issues/retry/", operator_views.issues_retry, name="issues_retry"),
+    path("modules/<str:module>/held-deletions/", operator_views.held_decide, name="held_decide"),
     path("resync/<str:erp_model>/<int:pk>/", views.resync, name="resync"),
     path("crm-search/<str:module>/", views.crm_search, name="crm_search"),
     path("crm-import/<str:module>/", views.crm_import, name="crm_import"),

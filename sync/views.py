@@ -17,7 +17,7 @@ from integration.services import client_for
 from organizations.listing import list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
-from . import enqueue, importing, notifications, search, selectors, services
+from . import enqueue, health, importing, notifications, operator, search, selectors, services
 from .forms import DeleteIntegrationForm
 from .models import RunStatus, SyncRun, Trigger
 
@@ -33,6 +33,8 @@ def module_status(request: HttpRequest, module: str) -> HttpResponse:
         "last": module_config.runs.exclude(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).first(),
         "refusal": module_config.sync_refusal(),
         "notifications": notifications.status(connection=module_config.connection),
+        "health": health.module_health(module_config),
+        "held": operator.held_deletions(module_config=module_config)[:200],
     }
     template = "sync/partials/status.html" if request.htmx else "sync/status.html"
     return render(request, template, context)
@@ -80,6 +82,7 @@ def history(request: HttpRequest) -> HttpResponse:
             "module": module,
             "module_choices": SyncModule.choices,
             "chart": selectors.chart_points(runs.order_by("-queued_at")[:40]),
+            "daily": selectors.daily_chart(health.daily(runs)),
         },
     )
 

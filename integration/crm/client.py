@@ -19,6 +19,7 @@ import requests
 
 from .errors import (
     CrmAuthError,
+    CrmBudgetReached,
     CrmError,
     CrmInvalidData,
     CrmNotFound,
@@ -77,6 +78,19 @@ class WriteResult:
         ok = item.get("status") == "success"
         return cls(ok=ok, id=details.get("id") if ok else None, action=item.get("action") or "",
                    code=item.get("code") or "", message=item.get("message") or "", details=details)
+
+
+def credits_of(method: str, path: str, params=None, json=None) -> int:
+    """The API credits Zoho charges for a call: 1 for most reads, 3 for a custom view's records, 2 for the
+    deleted records, 1 per 10 records written (zoho-crm-api.md 11.2)."""
+    if method == "GET":
+        if path.endswith("/deleted"):
+            return 2
+        return 3 if params and params.get("cvid") and path.count("/") == 3 else 1
+    records = (json or {}).get("data") if isinstance(json, dict) else None
+    if isinstance(records, list):
+        return max(1, -(-len(records) // 10))
+    return 1
 
 
 def criteria_value(text: str) -> str:
@@ -184,6 +198,9 @@ class CrmClient:
         self.timeout = timeout
         self.session = session or requests.Session()
         self.calls = 0  # HTTP requests to the API, retries included
+        self.credits = 0  # the CRM's API credits those calls cost
+        self.credit_limit: int | None = None  # no call may take `credits` past this (the connection's budget)
+        self.credits_remaining: int | None = None  # X-API-CREDITS-REMAINING, when the CRM sent it
         self.retries = 0
         self.token_refreshes = 0
         self._auth_failed: CrmAuthError | None = None
@@ -251,6 +268,10 @@ class CrmClient:
         started = time.monotonic()
         attempt = 0
         refreshed_on_401 = False
+        cost = credits_of(method, path, params, json)
+        if self.credit_limit is not None and self.credits + cost > self.credit_limit:
+            raise CrmBudgetReached(f"This call would cost {cost} API credit{'s' if cost != 1 else ''} past the "
+                                   f"budget ({self.credits} spent of {self.credit_limit} left).")
         while True:
             if not self._token_is_fresh():
                 self.refresh_access_token()
@@ -269,7 +290,11 @@ class CrmClient:
             status = response.status_code if response is not None else "no answer"
             log.info("crm %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - t0) * 1000)
             if response is not None:
+                remaining = response.headers.get("X-API-CREDITS-REMAINING")
+                if remaining and remaining.strip().isdigit():
+                    self.credits_remaining = int(remaining)
                 if response.status_code < 400:
+                    self.credits += cost
                     return response
                 body = _json_or_none(response)
                 error = _error_from_body(response.status_code, body, response.reason or "CRM error")

@@ -46,3 +46,8 @@ class CrmServerError(CrmTransientError):
 
 class CrmUnavailable(CrmTransientError):
     """No answer: connection refused or dropped, or a timeout, after every retry."""
+
+
+class CrmBudgetReached(CrmError):
+    """The next call would spend API credits past the budget this connection may use: stop, and go on
+    when the rolling 24 hours free some."""

@@ -76,6 +76,10 @@ class RunContext:
             self._crm_fields[module] = self.client.fields(module)
         return self._crm_fields[module]
 
+    def remember_crm_fields(self, module: str, fields: list[dict]) -> None:
+        """Field metadata read for another purpose this run: no second read."""
+        self._crm_fields[module] = fields
+
     def specs(self, adapter: Adapter) -> list[FieldSpec]:
         if adapter.name not in self._specs:
             rows = list(FieldMapping.objects.filter(module_config=self.config, target=adapter.target,

@@ -15,7 +15,7 @@ from integration.models import ErpModel
 
 from ..flags import mark_linked
 from ..models import RecordLink, SyncIssue
-from . import cursor, planner
+from . import cursor, holds, planner
 from .adapters import CONTACT_PERSONS, CONTACTS, CrmModuleRead
 from .context import AdapterRun, RunContext
 from .loading import link_state
@@ -24,8 +24,9 @@ from .progress import Counts, issue_for, record_progress
 
 
 def deletions(ctx: RunContext, read: CrmModuleRead) -> None:
-    """The phase: records deleted in the CRM since the deletion cursor, a page of ids at a time; the
-    cursor moves with the last page."""
+    """The phase: records deleted in the CRM since the deletion cursor, applied a page of ids at a time
+    (the cursor moves with the last page), unless there are so many that the module holds them for an
+    admin's approval (`holds`)."""
     module = read.crm_module
     state = ctx.state(module)
     if cursor.DELETED not in state:
@@ -34,41 +35,39 @@ def deletions(ctx: RunContext, read: CrmModuleRead) -> None:
         state[cursor.DELETED] = cursor.iso(ctx.run.started_at or timezone.now())
         ctx.save_cursor(module, state)
         return
-    since = cursor.since(state, cursor.DELETED)
-    adapters = list(read.adapters)
-    if read.routes_by_account and CONTACTS not in adapters:
-        adapters.append(CONTACTS)  # orphans synced while they were included
+    adapters = _adapters(read)
     largest = cursor.parse_time(state.get(cursor.DELETED))
-    batch: list[str] = []
-
-    def flush(final: bool) -> None:
+    ids: list[str] = []
+    for record in ctx.client.iter_deleted(module, since=cursor.since(state, cursor.DELETED)):
+        ids.append(str(record.get("id")))
+        deleted = cursor.parse_time(record.get("deleted_time"))
+        if deleted and (largest is None or deleted > largest):
+            largest = deleted
+    held = holds.hold_if_many(ctx, read, adapters, list(dict.fromkeys(ids)))
+    todo = [crm_id for crm_id in dict.fromkeys(ids) if crm_id not in held]
+    pages = [todo[start:start + PAGE_SIZE] for start in range(0, len(todo), PAGE_SIZE)] or [[]]
+    for number, page in enumerate(pages):
         saved = None
-        if final:
+        if number == len(pages) - 1:
             if largest is not None:
                 cursor.advance(state, cursor.DELETED, largest, complete=True)
             saved = ctx.cursor_with(module, state)
         with transaction.atomic():
             for index, adapter in enumerate(adapters):
-                plan_and_apply(ctx.adapter_run(adapter), batch, cursor=saved if index == len(adapters) - 1 else None)
-        batch.clear()
+                plan_and_apply(ctx.adapter_run(adapter), page, cursor=saved if index == len(adapters) - 1 else None)
 
-    for record in ctx.client.iter_deleted(module, since=since):
-        batch.append(str(record.get("id")))
-        deleted = cursor.parse_time(record.get("deleted_time"))
-        if deleted and (largest is None or deleted > largest):
-            largest = deleted
-        if len(batch) >= PAGE_SIZE:
-            flush(final=False)
-    flush(final=True)
+
+def _adapters(read: CrmModuleRead) -> list:
+    adapters = list(read.adapters)
+    if read.routes_by_account and CONTACTS not in adapters:
+        adapters.append(CONTACTS)  # orphans synced while they were included, individuals pushed there
+    return adapters
 
 
 def record_gone(ctx: RunContext, read: CrmModuleRead, crm_ids: list[str]) -> None:
     """Records found deleted in the CRM (a re-sync, a notification): the same rules as the deletions phase."""
-    adapters = list(read.adapters)
-    if read.routes_by_account and CONTACTS not in adapters:
-        adapters.append(CONTACTS)  # individual customers it may have pushed to Contacts
     with transaction.atomic():
-        for adapter in adapters:
+        for adapter in _adapters(read):
             plan_and_apply(ctx.adapter_run(adapter), crm_ids, cursor=None)
 
 

@@ -21,7 +21,7 @@ from integration.crm.client import CrmPageTokenExpired, CrmPaginationLimit
 from integration.crm.errors import CrmError, CrmInvalidData
 
 from ..models import SyncRun
-from . import cursor, erp_id
+from . import cursor, erp_id, mapping_check
 from .adapters import CrmModuleRead
 from .context import RunContext
 from .cursor import ONE_SECOND, latest_time
@@ -61,10 +61,15 @@ def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
         _count(ctx, module, read.view_id)
     fields = ctx.fetch_fields(read)
     since = cursor.since(state, cursor.MODIFIED)
-    if read.view_id:
-        _fetch_view(ctx, read, state, start, since, fields)
-    else:
-        _fetch_sorted(ctx, read, state, start, since, fields)
+    try:
+        if read.view_id:
+            _fetch_view(ctx, read, state, start, since, fields)
+        else:
+            _fetch_sorted(ctx, read, state, start, since, fields)
+    except CrmInvalidData as error:
+        if (error.details or {}).get("param_name") == "fields":
+            mapping_check.check(ctx, fresh=True)  # the CRM does not know a field: which pair broke?
+        raise
 
 
 def _count(ctx: RunContext, module: str, view_id: str) -> None:

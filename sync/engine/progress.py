@@ -40,7 +40,7 @@ def record_progress(scope: AdapterRun, counts: Counts, *, cursor: dict | None, n
     if counts.done:
         changes["progress_done"] = F("progress_done") + counts.done
     if scope.client is not None:
-        changes.update(api_calls=scope.client.calls, retries=scope.client.retries)
+        changes.update(api_calls=scope.client.calls, retries=scope.client.retries, credits=scope.client.credits)
     SyncRun.objects.filter(pk=scope.run.pk).update(heartbeat_at=now, **changes)
     if cursor is not None:
         ModuleConfig.objects.filter(pk=scope.config.pk).update(crm_cursor=cursor)

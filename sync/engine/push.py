@@ -20,7 +20,7 @@ from integration.crm.errors import CrmInvalidData
 from integration.models import ErpModel
 
 from ..flags import mark_linked
-from ..models import IssueKind, RecordLink, SyncIssue
+from ..models import HeldDeletion, IssueKind, RecordLink, SyncIssue
 from . import erp_id, planner
 from .adapters import Adapter, linked_subquery
 from .bulk import update_rows
@@ -56,6 +56,9 @@ def push(ctx: RunContext, adapter: Adapter, *, new_records: bool, before_fetch: 
     changed = window.filter(Exists(RecordLink.objects.filter(
         connection=connection, erp_model=adapter.erp_model, erp_id=OuterRef("pk"),
         crm_deleted_at__isnull=True, last_synced_at__lt=OuterRef("updated_at"))))
+    # Deleted in the CRM and held for approval: nothing to send it to.
+    changed = changed.exclude(Exists(HeldDeletion.objects.filter(module_config=config, erp_model=adapter.erp_model,
+                                                                 erp_id=OuterRef("pk"))))
     for chunk in _chunks(changed):
         _push_changed(ctx, adapter, chunk, against_crm=against_crm)
     if not new_records:

@@ -1,6 +1,7 @@
 """A run of one module configuration, phase by phase (DESIGN.md section 5):
 
-0. claim the module's running slot (`slot`); read the CRM's users once a day (`owners`);
+0. claim the module's running slot (`slot`); check the mapped CRM fields still hold (`mapping_check`);
+   read the CRM's users once a day (`owners`);
 1. items both ways: push the ERP's changes and new items first (`push`), since the ERP wins their
    conflicts (a new item that looks like a CRM product waits for the fetch's duplicate rule);
 2. fetch, CRM module by module, Accounts before their Contacts (`fetch`, `incoming`);
@@ -22,13 +23,14 @@ import logging
 from django.utils import timezone
 
 from integration.crm.client import CrmClient
-from integration.crm.errors import CrmAuthError, CrmError, CrmNotFound
+from integration.crm.errors import CrmAuthError, CrmBudgetReached, CrmError, CrmNotFound
 from integration.models import ModuleConfig
 from integration.services import client_for
 
+from .. import credits
 from ..models import RecordLink, RunStatus, SyncRun, Trigger
 from ..selectors import module_config_for_link
-from . import deletions, fetch, push, slot, targeted
+from . import deletions, fetch, mapping_check, push, slot, targeted
 from .adapters import adapters_for, push_adapters_for, push_only_reads, reads_for
 from .context import RunContext
 from .incoming import apply_records
@@ -40,6 +42,7 @@ def sync(ctx: RunContext) -> None:
     """The phases of a whole run, in order."""
     config = ctx.config
     reads = reads_for(config)
+    mapping_check.check(ctx)
     ctx.owners.read_users(ctx.client)
     if config.erp_goes_first:
         for adapter in adapters_for(config):
@@ -121,6 +124,29 @@ def push_saved(*, module_config: ModuleConfig, client: CrmClient | None = None) 
     return _targeted(module_config, Trigger.SAVE, targeted.push_saved, client)
 
 
+def run_retry(*, module_config: ModuleConfig, changes: dict[str, list[str]], since,
+              client: CrmClient | None = None) -> SyncRun:
+    """The records of open issues tried again now (trigger "retry"): fetched by id and applied, then, both
+    ways, what is still to be sent pushed."""
+    def work(ctx: RunContext) -> None:
+        targeted.apply_changes(ctx, changes, since=since)
+        if ctx.config.syncs_both_ways:
+            targeted.push_saved(ctx)
+
+    return _targeted(module_config, Trigger.RETRY, work, client)
+
+
+def run_approved(*, module_config: ModuleConfig, changes: dict[str, list[str]],
+                 client: CrmClient | None = None) -> SyncRun:
+    """Held deletions an admin approved, applied with the deletion rules (trigger "approval")."""
+    def work(ctx: RunContext) -> None:
+        for read in reads_for(ctx.config):
+            if changes.get(read.crm_module):
+                deletions.record_gone(ctx, read, changes[read.crm_module])
+
+    return _targeted(module_config, Trigger.APPROVAL, work, client)
+
+
 def _targeted(config: ModuleConfig, trigger: str, work, client: CrmClient | None) -> SyncRun:
     run = SyncRun.objects.create(module_config=config, trigger=trigger, status=RunStatus.QUEUED)
     if not slot.claim(run):
@@ -130,10 +156,16 @@ def _targeted(config: ModuleConfig, trigger: str, work, client: CrmClient | None
 
 def _execute(run: SyncRun, *, client: CrmClient | None, work) -> SyncRun:
     run = SyncRun.objects.select_related("module_config__connection__organization").get(pk=run.pk)
-    base = (run.api_calls, run.retries)
+    base = (run.api_calls, run.retries, run.credits)
     try:
         client = client or client_for(run.module_config.connection)
+        client.credit_limit = credits.left(run.module_config.connection)
         work(RunContext(run=run, client=client))
+    except mapping_check.MappingBroken as broken:
+        return slot.finish(run, client=client, base_calls=base, error=str(broken))
+    except CrmBudgetReached:
+        return slot.finish(run, client=client, base_calls=base, stopped=True,
+                           error=credits.refusal(run.module_config.connection) or "The API credit budget is used up.")
     except CrmAuthError as error:
         # The client's callback has flagged the connection (needs re-authorization) already.
         return slot.finish(run, client=client, base_calls=base, error=f"Zoho CRM refused the authorization: {error}")

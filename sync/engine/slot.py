@@ -15,6 +15,7 @@ heartbeat stopped for STALE_AFTER is reclaimed: the fallback on SQLite, and for 
 from __future__ import annotations
 
 import datetime
+import logging
 import random
 import time
 
@@ -26,7 +27,11 @@ from django.utils import timezone
 from integration.crm.client import CrmClient
 from integration.models import ModuleConfig
 
+from .. import alerts, credits
 from ..models import EVENT_TRIGGERS, RunStatus, SyncRun, Trigger
+from . import open_issues
+
+log = logging.getLogger("sync")
 
 STALE_AFTER = datetime.timedelta(minutes=10)  # no heartbeat for this long: the run's worker is gone
 IN_PROGRESS_REASON = "A run of this module is in progress."
@@ -161,10 +166,10 @@ def _take_over(run: SyncRun) -> bool:
 def _claim_queued(run: SyncRun, lock) -> bool:
     now = timezone.now()
     config = ModuleConfig.objects.select_related("connection__organization").get(pk=run.module_config_id)
-    if run.trigger == Trigger.RESYNC:
-        # Pausing stops the module's scheduled and instant runs, not a person's request for one record.
+    if run.trigger in (Trigger.RESYNC, Trigger.RETRY, Trigger.APPROVAL):
+        # Pausing stops the module's scheduled and instant runs, not a person's request about some records.
         config.paused = False
-    reason = config.sync_refusal()
+    reason = config.sync_refusal() or credits.refusal(config.connection)
     if reason:
         _skip(run, reason)
         return False
@@ -190,12 +195,15 @@ def _claim_queued(run: SyncRun, lock) -> bool:
     return bool(claimed)
 
 
-def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int], error: str = "") -> SyncRun:
-    """End a run: its status (failed with `error`, partial when records failed, else succeeded), its API
-    calls, and the module's next scheduled run."""
+def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int, int] = (0, 0, 0),
+           error: str = "", stopped: bool = False) -> SyncRun:
+    """End a run: its status (failed with `error`, stopped at the credit budget, partial when records
+    failed, else succeeded), its API calls and credits, and the module's next scheduled run."""
     run.refresh_from_db()
     now = timezone.now()
-    if error:
+    if stopped:
+        status = RunStatus.STOPPED
+    elif error:
         status = RunStatus.FAILED
     else:
         status = RunStatus.PARTIAL if run.failed else RunStatus.SUCCEEDED
@@ -206,13 +214,25 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
     if client is not None:
         run.api_calls = base_calls[0] + client.calls
         run.retries = base_calls[1] + client.retries
+        run.credits = base_calls[2] + client.credits
+        credits.note_remaining(run.module_config.connection, client.credits_remaining)
     if run.progress_total is not None and status == RunStatus.SUCCEEDED:
         run.progress_total = max(run.progress_total, run.progress_done)
     run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
-                            "progress_total"])
+                            "credits", "progress_total"])
     release(run.pk)
-    if run.trigger not in (Trigger.RESYNC, *EVENT_TRIGGERS):  # only a full run moves the schedule
+    if run.trigger not in (Trigger.RESYNC, Trigger.RETRY, Trigger.APPROVAL, *EVENT_TRIGGERS):  # only a full run moves the schedule
         config = run.module_config
         config.schedule_next(after=now)
         ModuleConfig.objects.filter(pk=config.pk).update(next_run_at=config.next_run_at)
+    _follow_up(run)
     return run
+
+
+def _follow_up(run: SyncRun) -> None:
+    """The open issues and alerts a finished run opens or closes; their trouble never undoes the run."""
+    try:
+        open_issues.track(run)
+        alerts.after_run(run)
+    except Exception:  # noqa: BLE001 - the run is recorded; the log has what went wrong after it
+        log.exception("follow-up of run %s failed", run.pk)

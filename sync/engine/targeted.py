@@ -9,7 +9,7 @@ import datetime
 
 from django.utils import timezone
 
-from . import deletions, fetch, push
+from . import deletions, fetch, mapping_check, push
 from .adapters import push_adapters_for, reads_for
 from .context import RunContext
 from .cursor import latest_time, parse_time
@@ -23,6 +23,7 @@ def apply_changes(ctx: RunContext, changes: dict[str, list[str]], *, since: date
     the CRM follow the deletion rules once the CRM's deleted records confirm it. A module read through a
     custom view is read by its ordinary listing instead (records by id say nothing of the view). Returns
     the latest modification time among the records applied."""
+    mapping_check.check(ctx)
     latest = None
     for read in reads_for(ctx.config):
         ids = changes.get(read.crm_module)
@@ -57,6 +58,7 @@ def push_saved(ctx: RunContext) -> None:
     """What was saved here since its last sync, pushed now: the CRM's side read first, by id, so that the
     module's conflict rules decide (the CRM wins customers' and vendors' conflicts, the ERP items'); a
     new record that looks like one already in the CRM waits for the next full run's duplicate rule."""
+    mapping_check.check(ctx)
     for adapter in push_adapters_for(ctx.config):
         push.push(ctx, adapter, new_records=True, before_fetch=True, against_crm=True)
 

@@ -47,7 +47,7 @@ class Command(BaseCommand):
             result = engine.run_module(run_id=run.pk)
         except KeyboardInterrupt:
             # Ctrl-C: the run ends now, said so, rather than waiting to be found stale.
-            slot.finish(SyncRun.objects.get(pk=run.pk), client=None, base_calls=(0, 0), error=slot.INTERRUPTED_REASON)
+            slot.finish(SyncRun.objects.get(pk=run.pk), client=None, error=slot.INTERRUPTED_REASON)
             raise CommandError(slot.INTERRUPTED_REASON) from None
         finally:
             done.set()
