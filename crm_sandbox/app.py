@@ -27,6 +27,8 @@ DEFAULT_CONFIG = {
     "page_token_ceiling": 100000,
     "discrete_ceiling": 2000,
     "rate_limit_per_minute": 0,
+    # API credits per rolling 24 hours, counted at the reference's per-call costs (0: not counted).
+    "daily_credits": 0,
     "access_token_lifetime": 3600,
     "utc_offset": "-05:00",
     "fault_seed": None,
@@ -101,6 +103,7 @@ class Sandbox:
         self.rng = random.Random(self.config["fault_seed"])
         self.reset_calls()
         self.rate_window = (0, 0)
+        self.credits_spent: list[tuple[float, int]] = []  # (when, credits) of the calls in the last 24 hours
 
     def configure(self, values: dict) -> dict:
         clean = check_config(values)
@@ -117,6 +120,7 @@ class Sandbox:
         with self.lock:
             self.page_tokens.clear()
             self._custom_fields.clear()
+            self.credits_spent.clear()
             self._restore_config()
         self.store.ensure_indexes(self.unique_fields())
         self._register_refresh_token()

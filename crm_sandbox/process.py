@@ -146,12 +146,12 @@ class SandboxProcess:
     def rename_field(self, module: str, api_name: str, label: str) -> dict:
         return self._call("PATCH", f"/__sandbox__/fields/{module}/{api_name}", {"field_label": label})["field"]
 
-    def change_field(self, module: str, api_name: str, **changes) -> dict:
+    def change_field(self, module: str, field: str, **changes) -> dict:
         """A custom field's `api_name` or `data_type` changed, as an administrator may change them."""
-        return self._call("PATCH", f"/__sandbox__/fields/{module}/{api_name}", changes)["field"]
+        return self._call("PATCH", f"/__sandbox__/fields/{module}/{field}", changes)["field"]
 
-    def delete_field(self, module: str, api_name: str) -> None:
-        self._call("DELETE", f"/__sandbox__/fields/{module}/{api_name}")
+    def delete_field(self, module: str, field: str) -> None:
+        self._call("DELETE", f"/__sandbox__/fields/{module}/{field}")
 
     def create_record(self, module: str, values: dict) -> dict:
         return self._call("POST", f"/__sandbox__/records/{module}", values)["data"]

@@ -93,6 +93,20 @@ def route(request: Request):
     raise ApiError(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
 
 
+def call_credits(request: Request) -> int:
+    """What Zoho charges for a call: 1 for most reads, 3 for a custom view's records, 2 for the deleted
+    records, 1 per 10 records written."""
+    if request.method == "GET":
+        if request.path.endswith("/deleted"):
+            return 2
+        return 3 if request.query.get("cvid") and request.path.count("/") == 3 else 1
+    try:
+        records = json.loads(request.body or b"{}").get("data")
+    except (ValueError, AttributeError):
+        records = None
+    return max(1, -(-len(records) // 10)) if isinstance(records, list) else 1
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ZohoCrmSandbox/1.0"
@@ -155,6 +169,7 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None or getattr(request, "dropped", False):
                 return fault
             self._rate_limit(request)
+            self._count_credits(request)
             oauth.check_access(sandbox, request)
         handler, parts = route(request)
         return handler(sandbox, request, **parts)
@@ -193,7 +208,7 @@ class Handler(BaseHTTPRequestHandler):
         window_end = (int(time.time()) // 60 + 1) * 60
         return {
             "X-RATELIMIT-LIMIT": str(limit), "X-RATELIMIT-REMAINING": str(max(0, remaining)),
-            "X-RATELIMIT-RESET": str(window_end * 1000), "X-API-CREDITS-REMAINING": str(max(0, remaining)),
+            "X-RATELIMIT-RESET": str(window_end * 1000),
         }
 
     def _rate_limit(self, request: Request) -> None:
@@ -211,6 +226,29 @@ class Handler(BaseHTTPRequestHandler):
         request.extra_headers = self._rate_headers(limit - used)
         if used > limit:
             raise ApiError(429, "TOO_MANY_REQUESTS", _too_many()["message"])
+
+    def _count_credits(self, request: Request) -> None:
+        """With `daily_credits` set: each call spends its credits of a rolling 24 hours; once half is used the
+        answers say how many are left (X-API-CREDITS-REMAINING), and with none left they are 429."""
+        sandbox = self.sandbox
+        allowance = sandbox.config["daily_credits"]
+        if not allowance:
+            return
+        cost, now = call_credits(request), time.time()
+        with sandbox.lock:
+            sandbox.credits_spent = [(when, c) for when, c in sandbox.credits_spent if when > now - 86400]
+            spent = sum(c for _, c in sandbox.credits_spent)
+            refused = spent + cost > allowance
+            if refused:
+                sandbox.faults["credits_exhausted"] += 1
+            else:
+                sandbox.credits_spent.append((now, cost))
+                spent += cost
+        if refused:
+            request.extra_headers = {**getattr(request, "extra_headers", {}), "X-API-CREDITS-REMAINING": str(allowance - spent)}
+            raise ApiError(429, "TOO_MANY_REQUESTS", "You have exhausted the API credits of the last 24 hours.")
+        if spent * 2 >= allowance:
+            request.extra_headers = {**getattr(request, "extra_headers", {}), "X-API-CREDITS-REMAINING": str(allowance - spent)}
 
     def _send(self, reply: Reply, extra_headers: dict) -> None:
         headers = {**extra_headers, **reply.headers}

@@ -9,7 +9,16 @@ from __future__ import annotations
 from django import forms
 
 from . import catalogue
-from .models import CrmSource, Direction, DuplicateKey, ErpModel, FieldMapping, ModuleConfig, SyncModule
+from .models import (
+    CrmSource,
+    DeletionHold,
+    Direction,
+    DuplicateKey,
+    ErpModel,
+    FieldMapping,
+    ModuleConfig,
+    SyncModule,
+)
 from .selectors import CrmMetadata
 from .services import currency_mismatch
 
@@ -70,6 +79,14 @@ class ModuleConfigForm(forms.ModelForm):
         help_text="With notifications on (SITE_URL set), changes arrive in seconds and the poll is the safety net. "
                   "Without them, a shorter interval brings changes sooner; each poll that finds nothing costs one "
                   "API call per CRM module.")
+
+    # When deletions in the CRM wait for an admin; left out of a post, they keep their saved values.
+    deletion_hold = forms.ChoiceField(label="Before deleting records deleted in Zoho CRM", choices=DeletionHold.choices,
+                                      widget=forms.RadioSelect, required=False)
+    hold_over = forms.IntegerField(label="Ask when more than this many records go at once", min_value=0,
+                                   required=False)
+    hold_over_percent = forms.IntegerField(label="… and more than this share of the linked records (%)",
+                                           min_value=0, max_value=100, required=False)
 
     class Meta:
         model = ModuleConfig
@@ -222,6 +239,19 @@ class ModuleConfigForm(forms.ModelForm):
         ]
 
     # --- the rules ------------------------------------------------------------------------------------------
+
+    def _saved_unless_posted(self, name: str):
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value in (None, "") else value
+
+    def clean_deletion_hold(self):
+        return self._saved_unless_posted("deletion_hold")
+
+    def clean_hold_over(self):
+        return self._saved_unless_posted("hold_over")
+
+    def clean_hold_over_percent(self):
+        return self._saved_unless_posted("hold_over_percent")
 
     def clean(self):
         cleaned = super().clean()

@@ -169,7 +169,8 @@ class ModuleConfig(models.Model):
 
     # What an admin chooses on the configuration page (and `crm_configure`); the rest is the sync's own.
     EDITABLE_FIELDS = ("crm_source", "include_orphan_contacts", "direction", "duplicate_key", "duplicate_action",
-                       "crm_view_id", "contact_view_id", "interval_minutes")
+                       "crm_view_id", "contact_view_id", "interval_minutes", "deletion_hold", "hold_over",
+                       "hold_over_percent")
     # How often the module polls the CRM: every two hours by default (the safety net under notifications).
     INTERVALS = ((5, "Every 5 minutes"), (15, "Every 15 minutes"), (30, "Every 30 minutes"), (60, "Every hour"),
                  (120, "Every 2 hours"))
@@ -239,6 +240,14 @@ class ModuleConfig(models.Model):
         if minutes or not hours:
             return f"every {self.interval_minutes} minute{'s' if self.interval_minutes != 1 else ''}"
         return "every hour" if hours == 1 else f"every {hours} hours"
+
+    def hold_text(self) -> str:
+        """When deletions in the CRM wait for an admin, in words."""
+        if self.deletion_hold == DeletionHold.ALWAYS:
+            return "it always asks"
+        if self.deletion_hold == DeletionHold.NEVER:
+            return "it never asks"
+        return f"more than {self.hold_over} records and more than {self.hold_over_percent} % of its linked records"
 
     def schedule_next(self, *, after=None) -> None:
         """The next scheduled run, one interval after `after` (now); not saved."""

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from .models import CustomField, CustomFieldModule, CustomFieldType, member_name
+from .models import CustomField, CustomFieldModule, CustomFieldType, Membership, Role, member_name
 from .selectors import organization_members
 
 
@@ -63,3 +63,23 @@ class OwnerChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj) -> str:
         return member_name(obj)
+
+
+class AlertEmailsForm(forms.Form):
+    """Which admins of the organization get sync alerts by email (all get them in the app)."""
+
+    admins = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+                                            label="Email sync alerts to")
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        admins = Membership.objects.filter(organization=organization, role=Role.ADMIN).select_related("user")
+        field = self.fields["admins"]
+        field.queryset = admins.order_by("user__username")
+        field.label_from_instance = _admin_label
+        field.initial = [m.pk for m in admins if m.alert_emails]
+
+
+def _admin_label(membership: Membership) -> str:
+    user = membership.user
+    return f"{user.get_full_name() or user.username} ({user.email or 'no email address'})"

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from .models import CustomField, Membership, Notification, Organization
+from .models import CustomField, Membership, Notification, Organization, Role
 
 
 def organization_create(*, name: str, email: str, country: str, base_currency: str) -> Organization:
@@ -39,6 +39,14 @@ def notifications_mark_read(*, organization: Organization, user) -> int:
     return Notification.objects.filter(organization=organization, user=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def alert_emails_set(*, organization: Organization, memberships) -> None:
+    """Sync alerts go by email to these admins of the organization, and no longer to the others."""
+    chosen = {m.pk for m in memberships}
+    admins = Membership.objects.filter(organization=organization, role=Role.ADMIN)
+    admins.filter(pk__in=chosen).update(alert_emails=True)
+    admins.exclude(pk__in=chosen).update(alert_emails=False)
 
 
 def api_name_from_label(label: str) -> str:

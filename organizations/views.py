@@ -1,14 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from .forms import CustomFieldForm, SwitchOrganizationForm
+from .forms import AlertEmailsForm, CustomFieldForm, SwitchOrganizationForm
 from .middleware import SESSION_KEY
 from .models import CustomField, Membership, Notification
 from .permissions import ADMIN_ROLES, READ_ROLES, role_required
-from .services import custom_field_create, notifications_mark_read
+from .services import alert_emails_set, custom_field_create, notifications_mark_read
 
 
 @login_required
@@ -43,7 +44,17 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(*READ_ROLES)
 def settings_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "organizations/settings.html")
+    """The settings page; admins also choose here who gets sync alerts by email."""
+    alerts = None
+    if request.membership.is_admin:
+        alerts = AlertEmailsForm(request.POST if request.method == "POST" else None, organization=request.organization)
+        if request.method == "POST" and alerts.is_valid():
+            alert_emails_set(organization=request.organization, memberships=alerts.cleaned_data["admins"])
+            messages.success(request, "Alert preferences saved.")
+            return redirect("settings")
+    elif request.method == "POST":
+        raise PermissionDenied
+    return render(request, "organizations/settings.html", {"alerts": alerts})
 
 
 @role_required(*ADMIN_ROLES)

@@ -75,6 +75,9 @@ def after_run(run: SyncRun) -> None:
     """What a finished run opens or clears."""
     organization, module = run.organization, run.module
     if run.status == RunStatus.FAILED:
+        if Alert.objects.filter(organization=organization, kind=AlertKind.FIELD_GONE, module=module,
+                                resolved_at__isnull=True).exists():
+            return  # the run failed on a mapped field that changed: admins were told of that incident
         open_alert(organization=organization, kind=AlertKind.RUN_FAILED, module=module,
                    message=f"A {run.get_trigger_display().lower()} run failed: {run.failure_reason[:500]}")
         return

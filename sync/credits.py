@@ -41,6 +41,11 @@ def budget(connection: CrmConnection) -> int:
     return allowance(connection) * connection.credit_budget_percent // 100
 
 
+def reserve(connection: CrmConnection) -> int:
+    """The credits left to other tools: the allowance less this connection's budget."""
+    return allowance(connection) - budget(connection)
+
+
 def left(connection: CrmConnection, *, now=None) -> int:
     """What runs may still spend now: the budget less what they spent, and less what other tools took when
     the CRM says how much is left of the whole allowance (recently)."""
@@ -48,8 +53,7 @@ def left(connection: CrmConnection, *, now=None) -> int:
     mine = budget(connection) - used(connection, now=now)
     if connection.credits_remaining is not None and connection.credits_remaining_at and \
             connection.credits_remaining_at > now - datetime.timedelta(hours=1):
-        others_reserve = allowance(connection) - budget(connection)
-        mine = min(mine, connection.credits_remaining - others_reserve)
+        mine = min(mine, connection.credits_remaining - reserve(connection))
     return max(0, mine)
 
 
@@ -77,3 +81,8 @@ def note_remaining(connection: CrmConnection, remaining: int | None) -> None:
         CrmConnection.objects.filter(pk=connection.pk).update(credits_remaining=remaining,
                                                               credits_remaining_at=timezone.now())
         connection.credits_remaining, connection.credits_remaining_at = remaining, timezone.now()
+
+
+def run_refusal(config) -> str | None:
+    """Why no run of this module may start now: its own state (paused, disabled …), then the credits."""
+    return config.sync_refusal() or refusal(config.connection)

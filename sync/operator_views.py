@@ -14,11 +14,9 @@ from .models import OpenIssue
 @role_required(*READ_ROLES)
 def issues(request: HttpRequest, module: str) -> HttpResponse:
     module_config = selectors.get_module_config_for_user(request, module)
-    open_issues = list(operator.open_issues(module_config=module_config)[:500])
-    for issue in open_issues:
-        issue.edit_url = selectors.erp_edit_url(issue.erp_model, issue.erp_id) if issue.from_erp else ""
-        issue.erp_url = selectors.erp_edit_url(issue.erp_model, issue.erp_id).replace("/edit/", "/")
-    closed = OpenIssue.objects.filter(module_config=module_config, closed_at__isnull=False).order_by("-closed_at")[:50]
+    open_issues = selectors.issues_shown(operator.open_issues(module_config=module_config)[:500])
+    closed = selectors.issues_shown(OpenIssue.objects.filter(module_config=module_config, closed_at__isnull=False)
+                                    .order_by("-closed_at")[:50])
     return render(request, "sync/issues.html", {"module_config": module_config, "issues": open_issues,
                                                 "closed": closed})
 

@@ -2,9 +2,11 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from customers.models import ContactPerson
+from customers.models import ContactPerson, Customer
 from integration.models import ErpModel, ModuleConfig
+from items.models import Item
 from organizations.listing import ListSpec
+from vendors.models import Vendor
 
 from .models import EVENT_TRIGGERS, RecordLink, SyncRun
 
@@ -89,15 +91,35 @@ def daily_chart(days: list[dict]) -> dict:
             "label_y": c["height"] - 6}
 
 
-ERP_EDIT_URLS = {ErpModel.CUSTOMER: "customers:edit", ErpModel.VENDOR: "vendors:edit", ErpModel.ITEM: "items:edit"}
+ERP_MODELS = {ErpModel.CUSTOMER: Customer, ErpModel.CONTACT_PERSON: ContactPerson, ErpModel.VENDOR: Vendor,
+              ErpModel.ITEM: Item}
+ERP_APPS = {ErpModel.CUSTOMER: "customers", ErpModel.VENDOR: "vendors", ErpModel.ITEM: "items"}
 
 
-def erp_edit_url(erp_model: str, erp_id: int | None) -> str:
-    """Where an ERP record is fixed: its edit page (a contact person's is its customer's)."""
+def erp_url(erp_model: str, erp_id: int | None, *, page: str = "detail") -> str:
+    """An ERP record's page ("detail" or "edit", where it is fixed); a contact person's is its customer's."""
     if erp_id is None:
         return ""
     if erp_model == ErpModel.CONTACT_PERSON:
-        customer = ContactPerson.objects.filter(pk=erp_id).values_list("customer_id", flat=True).first()
-        return reverse("customers:edit", args=[customer]) if customer else ""
-    name = ERP_EDIT_URLS.get(erp_model)
-    return reverse(name, args=[erp_id]) if name else ""
+        erp_model, erp_id = ErpModel.CUSTOMER, (
+            ContactPerson.objects.filter(pk=erp_id).values_list("customer_id", flat=True).first())
+        if erp_id is None:
+            return ""
+    app = ERP_APPS.get(erp_model)
+    return reverse(f"{app}:{page}", args=[erp_id]) if app else ""
+
+
+def issues_shown(issues) -> list:
+    """Open issues as their page shows them: each with its ERP record's name, its page and, when the ERP
+    side is to fix, its edit page."""
+    issues = list(issues)
+    names = {}
+    for erp_model in {i.erp_model for i in issues if i.erp_id is not None and i.erp_model in ERP_MODELS}:
+        ids = [i.erp_id for i in issues if i.erp_model == erp_model and i.erp_id is not None]
+        names[erp_model] = {pk: str(obj) for pk, obj in ERP_MODELS[erp_model].objects.in_bulk(ids).items()}
+    for issue in issues:
+        issue.erp_name = names.get(issue.erp_model, {}).get(issue.erp_id, "")
+        exists = bool(issue.erp_name)
+        issue.erp_url = erp_url(issue.erp_model, issue.erp_id) if exists else ""
+        issue.edit_url = erp_url(issue.erp_model, issue.erp_id, page="edit") if exists and issue.from_erp else ""
+    return issues

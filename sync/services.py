@@ -34,7 +34,7 @@ def run_queue(*, module_config: ModuleConfig, trigger: str) -> tuple[SyncRun | N
     """
     module_config = ModuleConfig.objects.select_for_update().select_related("connection").get(pk=module_config.pk)
     slot.reclaim_dead_runs(module_config=module_config)  # a killed run holds up nothing
-    reason = module_config.sync_refusal() or credits.refusal(module_config.connection)
+    reason = credits.run_refusal(module_config)
     if reason:
         return None, False, reason
     current = module_config.runs.in_progress().first()

@@ -17,7 +17,7 @@ from integration.services import client_for
 from organizations.listing import list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
-from . import enqueue, health, importing, notifications, operator, search, selectors, services
+from . import credits, enqueue, health, importing, notifications, operator, search, selectors, services
 from .forms import DeleteIntegrationForm
 from .models import RunStatus, SyncRun, Trigger
 
@@ -31,7 +31,7 @@ def module_status(request: HttpRequest, module: str) -> HttpResponse:
         "module_config": module_config,
         "current": module_config.runs.in_progress().first(),
         "last": module_config.runs.exclude(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).first(),
-        "refusal": module_config.sync_refusal(),
+        "refusal": credits.run_refusal(module_config),
         "notifications": notifications.status(connection=module_config.connection),
         "health": health.module_health(module_config),
         "held": operator.held_deletions(module_config=module_config)[:200],

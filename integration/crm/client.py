@@ -201,6 +201,7 @@ class CrmClient:
         self.credits = 0  # the CRM's API credits those calls cost
         self.credit_limit: int | None = None  # no call may take `credits` past this (the connection's budget)
         self.credits_remaining: int | None = None  # X-API-CREDITS-REMAINING, when the CRM sent it
+        self.credit_floor = 0  # what the CRM's reported remaining credits must not fall below (other tools' share)
         self.retries = 0
         self.token_refreshes = 0
         self._auth_failed: CrmAuthError | None = None
@@ -269,9 +270,7 @@ class CrmClient:
         attempt = 0
         refreshed_on_401 = False
         cost = credits_of(method, path, params, json)
-        if self.credit_limit is not None and self.credits + cost > self.credit_limit:
-            raise CrmBudgetReached(f"This call would cost {cost} API credit{'s' if cost != 1 else ''} past the "
-                                   f"budget ({self.credits} spent of {self.credit_limit} left).")
+        self._check_budget(cost)
         while True:
             if not self._token_is_fresh():
                 self.refresh_access_token()
@@ -290,9 +289,7 @@ class CrmClient:
             status = response.status_code if response is not None else "no answer"
             log.info("crm %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - t0) * 1000)
             if response is not None:
-                remaining = response.headers.get("X-API-CREDITS-REMAINING")
-                if remaining and remaining.strip().isdigit():
-                    self.credits_remaining = int(remaining)
+                self._note_credits(response)
                 if response.status_code < 400:
                     self.credits += cost
                     return response
@@ -316,6 +313,24 @@ class CrmClient:
                 )
             self.retries += 1
             time.sleep(delay)
+
+    def _check_budget(self, cost: int) -> None:
+        """Refuse a call that would spend past the run's credit limit, or take the CRM's reported remaining
+        credits below what is kept for other tools."""
+        if self.credit_limit is not None and self.credits + cost > self.credit_limit:
+            raise CrmBudgetReached(f"This call would cost {cost} API credit{'s' if cost != 1 else ''} past the "
+                                   f"budget ({self.credits} spent of {self.credit_limit} left).")
+        if self.credits_remaining is not None and self.credits_remaining - cost < self.credit_floor:
+            raise CrmBudgetReached(f"Zoho CRM has {self.credits_remaining} API credits left today; "
+                                   f"{self.credit_floor} are kept for other tools.")
+
+    def _note_credits(self, response: requests.Response) -> None:
+        """X-API-CREDITS-REMAINING, when sent; a 429 with none left is the day's credits gone, not a burst."""
+        remaining = response.headers.get("X-API-CREDITS-REMAINING")
+        if remaining and remaining.strip().isdigit():
+            self.credits_remaining = int(remaining)
+            if response.status_code == 429 and self.credits_remaining == 0:
+                raise CrmBudgetReached("Zoho CRM says the API credits of the last 24 hours are used up.")
 
     def get_json(self, path: str, *, params=None, headers=None):
         return _json_or_none(self.request("GET", path, params=params, headers=headers))

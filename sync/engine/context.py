@@ -57,6 +57,7 @@ class RunContext:
         self.client = client
         self.owners = Owners(self.connection)
         self.push_failed = 0  # records the CRM refused in this run's pushes
+        self.fields_answered: set[str] = set()  # CRM modules whose records came with every field asked for
         tables = {RecordLink._meta.db_table} | {a.model._meta.db_table for a in adapters_for(self.config)}
         self.growth = TableGrowth(tables)
         self._crm_fields: dict[str, list[dict]] = {}

@@ -72,6 +72,16 @@ def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
         raise
 
 
+def _fields_answered(ctx: RunContext, read: CrmModuleRead, records: list[dict], fields: list[str]) -> None:
+    """Zoho answers every field asked for (null when empty). A server that leaves out one it does not know
+    must not make us write blanks: the mapping is checked on fresh metadata first (once per run)."""
+    if not records or read.crm_module in ctx.fields_answered:
+        return
+    if any(name not in records[0] for name in fields):
+        mapping_check.check(ctx, fresh=True)
+    ctx.fields_answered.add(read.crm_module)
+
+
 def _count(ctx: RunContext, module: str, view_id: str) -> None:
     """The number of records a full pass will read, for the progress bar (one cheap call)."""
     try:
@@ -99,6 +109,7 @@ def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, sinc
                 modified_since=since, window=CHAIN_CEILING))
             with closing(pages):
                 for page in pages:
+                    _fields_answered(ctx, read, page.records, fields)
                     page_latest = latest_time(page.records)
                     if page_latest is not None:
                         latest = max(latest, page_latest) if latest else page_latest
@@ -136,6 +147,7 @@ def _read_view_chain(ctx: RunContext, read: CrmModuleRead, state: dict, since, f
         read.crm_module, fields=fields, cvid=read.view_id, modified_since=since, window=CHAIN_CEILING))
     with closing(pages):
         for page in pages:
+            _fields_answered(ctx, read, page.records, fields)
             page_latest = latest_time(page.records)
             if page_latest is not None:
                 largest = max(largest, page_latest) if largest else page_latest

@@ -64,8 +64,12 @@ def issue_for(scope: AdapterRun, action: Action, issue: Issue) -> SyncIssue:
 
 def refused_by_crm(scope: AdapterRun, obj, crm_id: str, result) -> SyncIssue:
     """The issue of a record the CRM refused in a push (`result` is its WriteResult)."""
-    field_name = str((result.details or {}).get("api_name") or "")
+    details = result.details or {}
+    field_name = str(details.get("api_name") or "")
+    why = f" ({field_name}" if field_name else ""
+    if field_name and str(details.get("maximum_length") or "").isdigit():
+        why += f": at most {details['maximum_length']} characters there"
+    why += ")" if field_name else ""
     return SyncIssue(run=scope.run, kind=IssueKind.ERROR, crm_module=scope.adapter.crm_module, crm_id=crm_id or "",
                      erp_model=scope.adapter.erp_model, erp_id=obj.pk, field=field_name[:100],
-                     message=f"The CRM refused the record: {result.code} {result.message}"
-                             f"{f' ({field_name})' if field_name else ''}.")
+                     message=f"The CRM refused the record: {result.code} {result.message}{why}.")

@@ -160,12 +160,14 @@ def _execute(run: SyncRun, *, client: CrmClient | None, work) -> SyncRun:
     try:
         client = client or client_for(run.module_config.connection)
         client.credit_limit = credits.left(run.module_config.connection)
+        client.credit_floor = credits.reserve(run.module_config.connection)
         work(RunContext(run=run, client=client))
     except mapping_check.MappingBroken as broken:
         return slot.finish(run, client=client, base_calls=base, error=str(broken))
-    except CrmBudgetReached:
+    except CrmBudgetReached as reached:
         return slot.finish(run, client=client, base_calls=base, stopped=True,
-                           error=credits.refusal(run.module_config.connection) or "The API credit budget is used up.")
+                           error=f"Stopped at the API credit budget: {reached} What was read so far is applied; the "
+                                 "next run goes on from there once the 24-hour window gives credits back.")
     except CrmAuthError as error:
         # The client's callback has flagged the connection (needs re-authorization) already.
         return slot.finish(run, client=client, base_calls=base, error=f"Zoho CRM refused the authorization: {error}")

@@ -169,7 +169,7 @@ def _claim_queued(run: SyncRun, lock) -> bool:
     if run.trigger in (Trigger.RESYNC, Trigger.RETRY, Trigger.APPROVAL):
         # Pausing stops the module's scheduled and instant runs, not a person's request about some records.
         config.paused = False
-    reason = config.sync_refusal() or credits.refusal(config.connection)
+    reason = credits.run_refusal(config)
     if reason:
         _skip(run, reason)
         return False

@@ -20,9 +20,26 @@ def test_rate_limit_answers_429_with_rate_headers(crm):
     assert body["details"] == {}
     assert limited.headers["X-RATELIMIT-REMAINING"] == "0"
     assert int(limited.headers["X-RATELIMIT-RESET"]) > time.time() * 1000
-    assert limited.headers["X-API-CREDITS-REMAINING"] == "0"
+    assert "X-API-CREDITS-REMAINING" not in limited.headers  # a per-minute limit, not the daily credits
     assert crm.sandbox.calls()["faults"]["rate_limited"] == 1
     assert requests.get(f"{crm.sandbox.base_url}/__sandbox__/health", timeout=5).status_code == 200
+
+
+def test_daily_credits_are_counted_at_zoho_costs_reported_from_half_used_and_refused_when_gone(crm):
+    crm.sandbox.config(daily_credits=10)
+    first = crm.get("/Accounts", params={"fields": "Account_Name"})
+    assert first.status_code == 200 and "X-API-CREDITS-REMAINING" not in first.headers  # 1 of 10 used
+    views = crm.get("/settings/custom_views", params={"module": "Accounts"}).json()["custom_views"]  # 2 used
+    crm.get("/Accounts", params={"fields": "Account_Name", "cvid": views[0]["id"]})  # 3 credits: 5 used
+    deleted = crm.get("/Accounts/deleted")  # 2 credits: 7 used, more than half
+    assert deleted.headers["X-API-CREDITS-REMAINING"] == "3"
+    written = crm.post("/Accounts", json={"data": [{"Account_Name": f"Credit {n}"} for n in range(11)]})
+    assert written.status_code in (200, 201) and written.headers["X-API-CREDITS-REMAINING"] == "1"  # 11 records: 2
+    assert crm.get("/org").headers["X-API-CREDITS-REMAINING"] == "0"
+    refused = crm.get("/org")
+    assert_error(refused, 429, "TOO_MANY_REQUESTS")
+    assert refused.headers["X-API-CREDITS-REMAINING"] == "0"
+    assert crm.sandbox.calls()["faults"]["credits_exhausted"] == 1
 
 
 def test_rate_limit_is_off_by_default(crm):

@@ -1,4 +1,5 @@
 import pytest
+import requests
 
 from .conftest import assert_error
 
@@ -114,3 +115,49 @@ def test_a_renamed_field_keeps_its_api_name(crm, crm_sandbox):
     crm_sandbox.reset()
     fields = {f["api_name"]: f for f in crm.get("/settings/fields", params={"module": "Accounts"}).json()["fields"]}
     assert fields["Billing_Code"]["field_label"] == "Billing Code"
+
+
+def _region(crm) -> str:
+    response = crm.post("/settings/fields", params={"module": "Accounts"},
+                        json={"fields": [{"field_label": "Region", "data_type": "text", "length": 40}]})
+    assert response.status_code == 201, response.text
+    record = crm.post("/Accounts", json={"data": [{"Account_Name": "Region Test", "Region": "North"}]})
+    return record.json()["data"][0]["details"]["id"]
+
+
+def _accounts_fields(crm) -> dict:
+    return {f["api_name"]: f for f in crm.get("/settings/fields", params={"module": "Accounts"}).json()["fields"]}
+
+
+def test_a_custom_field_given_another_api_name_keeps_its_values_under_the_new_name(crm, crm_sandbox):
+    record_id = _region(crm)
+    changed = crm_sandbox.change_field("Accounts", "Region", api_name="Sales_Region")
+    assert (changed["api_name"], changed["field_label"]) == ("Sales_Region", "Region")
+    fields = _accounts_fields(crm)
+    assert "Region" not in fields and fields["Sales_Region"]["data_type"] == "text"
+    record = crm.get(f"/Accounts/{record_id}", params={"fields": "Sales_Region"}).json()["data"][0]
+    assert record["Sales_Region"] == "North"
+    old = crm.get("/Accounts", params={"fields": "Account_Name,Region"})
+    assert assert_error(old, 400, "INVALID_DATA")["details"]["param_name"] == "fields"
+
+
+def test_a_custom_field_changes_type_or_is_deleted_with_its_values(crm, crm_sandbox):
+    record_id = _region(crm)
+    assert crm_sandbox.change_field("Accounts", "Region", data_type="textarea")["data_type"] == "textarea"
+    assert _accounts_fields(crm)["Region"]["data_type"] == "textarea"
+    crm_sandbox.delete_field("Accounts", "Region")
+    assert "Region" not in _accounts_fields(crm)
+    record = crm.get(f"/Accounts/{record_id}", params={"fields": "Account_Name"}).json()["data"][0]
+    assert "Region" not in record
+
+
+def test_standard_fields_cannot_be_renamed_retyped_or_deleted_and_bad_changes_are_refused(crm, crm_sandbox):
+    _region(crm)
+    base = f"{crm_sandbox.base_url}/__sandbox__/fields/Accounts"
+    for method, path, body in [("PATCH", "Account_Name", {"api_name": "Name"}), ("DELETE", "Account_Name", None),
+                               ("PATCH", "Region", {"data_type": "spaceship"}),
+                               ("PATCH", "Region", {"api_name": "1 bad name"}), ("DELETE", "Nope", None)]:
+        response = requests.request(method, f"{base}/{path}", json=body, timeout=5)
+        assert response.status_code == 400, (method, path, response.text)
+        assert response.json()["code"] == "INVALID_DATA"
+    assert "Region" in _accounts_fields(crm) and "Account_Name" in _accounts_fields(crm)

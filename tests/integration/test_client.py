@@ -9,6 +9,7 @@ import pytest
 from integration.crm.client import CrmClient, CrmPaginationLimit
 from integration.crm.errors import (
     CrmAuthError,
+    CrmBudgetReached,
     CrmInvalidData,
     CrmNotFound,
     CrmServerError,
@@ -226,3 +227,35 @@ def test_the_client_refuses_a_bad_url_before_any_request():
 def test_loopback_is_accepted_only_when_allowed():
     assert check_crm_url("http://127.0.0.1:8765", allow_loopback=True) == "http://127.0.0.1:8765"
     assert check_crm_url("http://localhost:8765/", allow_loopback=True) == "http://localhost:8765"
+
+
+def test_credits_are_counted_per_call_and_a_budget_or_the_crms_own_count_stops_calls(sandbox):
+    client = sandbox_client(sandbox)
+    client.org()
+    client.get_json("/crm/v8/Accounts/deleted", params={"type": "all"})
+    assert client.credits == 3
+    client.credit_limit = 4
+    client.org()
+    with pytest.raises(CrmBudgetReached, match="past the budget"):
+        client.org()
+    assert client.calls == 3  # refused before it was sent
+
+    sandbox.config(daily_credits=4)
+    crm = sandbox_client(sandbox)
+    crm.org()
+    crm.org()
+    assert crm.credits_remaining == 2  # reported from half used
+    crm.credit_floor = 2  # two left to other tools
+    with pytest.raises(CrmBudgetReached, match="2 API credits left today"):
+        crm.org()
+
+
+def test_a_429_with_no_credits_left_stops_at_once_instead_of_retrying(sandbox):
+    sandbox.config(daily_credits=2)
+    spender = sandbox_client(sandbox)  # another tool on the same CRM organization
+    spender.org()
+    spender.org()
+    crm = sandbox_client(sandbox)
+    with pytest.raises(CrmBudgetReached, match="used up"):
+        crm.org()
+    assert crm.retries == 0 and crm.calls == 1

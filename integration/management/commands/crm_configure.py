@@ -28,6 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--auto-map", action="store_true", help="Start from the suggested pairs")
         parser.add_argument("--interval", type=int, choices=[m for m, _ in ModuleConfig.INTERVALS],
                             help="Minutes between polls of the CRM (default: as configured, else 120)")
+        parser.add_argument("--deletion-hold", choices=["threshold", "always", "never"],
+                            help="When deletions in the CRM wait for an admin (default: as saved)")
+        parser.add_argument("--hold-over", type=int, help="… more than this many records at once (default 20)")
+        parser.add_argument("--hold-over-percent", type=int, help="… and more than this %% of the linked records")
         parser.add_argument("--sync-now", action="store_true", help="Queue a sync after saving")
 
     def handle(self, *args, **options):
@@ -45,6 +49,9 @@ class Command(BaseCommand):
             "crm_view_id": options["view"][0] if options["view"] else "",
             "contact_view_id": options["view"][1] if len(options["view"]) > 1 else "",
             "interval_minutes": options["interval"] or module_config.interval_minutes,
+            "deletion_hold": options["deletion_hold"] or "",
+            "hold_over": "" if options["hold_over"] is None else options["hold_over"],
+            "hold_over_percent": "" if options["hold_over_percent"] is None else options["hold_over_percent"],
         }
         try:
             metadata = selectors.metadata_load(client=services.client_for(connection), module=module,

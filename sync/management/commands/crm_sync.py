@@ -5,10 +5,9 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection as db_connection
 
-from integration.models import ModuleConfig, SyncModule
-from organizations.selectors import organization_for_command
 from sync.engine import run as engine
 from sync.engine import slot
+from sync.management.options import add_module_arguments, configured_module
 from sync.models import RunStatus, SyncRun, Trigger
 
 RUN_FIELDS = ["status", "trigger", "added", "updated", "deleted", "skipped", "failed", "conflicts", "pushed",
@@ -27,16 +26,12 @@ class Command(BaseCommand):
     help = "Run one module sync in the foreground; prints the run's counts as one JSON line at the end."
 
     def add_arguments(self, parser):
-        parser.add_argument("--org", required=True)
-        parser.add_argument("--module", required=True, choices=SyncModule.values)
+        add_module_arguments(parser)
         parser.add_argument("--trigger", default=Trigger.INSTANT,
                             choices=[Trigger.INSTANT, Trigger.SCHEDULED, Trigger.INITIAL])
 
     def handle(self, *args, **options):
-        organization = organization_for_command(options["org"])
-        config = ModuleConfig.objects.filter(connection__organization=organization, module=options["module"]).first()
-        if config is None or not config.configured:
-            raise CommandError(f"{options['module']} is not configured for sync in {organization.name}.")
+        config = configured_module(options)
         run = SyncRun.objects.create(module_config=config, trigger=options["trigger"], status=RunStatus.QUEUED)
         done = threading.Event()
         watcher = None
