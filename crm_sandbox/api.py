@@ -1,4 +1,5 @@
-"""Handlers for the Zoho CRM REST paths under /crm/{version}/: org, users, metadata and records.
+"""Handlers for the Zoho CRM REST paths under /crm/{version}/ (org, users, metadata and records) and
+/crm/bulk/{version}/read (Bulk Read).
 
 Each handler takes (sandbox, request, **path parts) and returns a Reply or raises ApiError.
 """
@@ -382,3 +383,22 @@ def watch(sandbox: Sandbox, request) -> Reply:
     ok = all(result["status"] == "success" for result in results)
     created = request.method == "POST"
     return Reply((201 if created else 200) if ok else 202, {"watch": results})
+
+
+# --- bulk read --------------------------------------------------------------------------------------------
+
+def bulk_read_create(sandbox: Sandbox, request) -> Reply:
+    details = sandbox.bulk_reads.create(json_body(request), request.version)
+    shown = {key: details[key] for key in ("id", "operation", "state", "created_by", "created_time")}
+    return Reply(201, {"data": [{"status": "success", "code": "ADDED_SUCCESSFULLY", "message": "Added successfully.",
+                                 "details": shown}], "info": {}})
+
+
+def bulk_read_job(sandbox: Sandbox, request, job_id: str) -> Reply:
+    return Reply(200, {"data": [sandbox.bulk_reads.details(job_id)]})
+
+
+def bulk_read_result(sandbox: Sandbox, request, job_id: str) -> Reply:
+    result = sandbox.bulk_reads.open_result(job_id)
+    return Reply(200, result, {"Content-Type": "application/zip",
+                               "Content-Disposition": f'attachment; filename="{job_id}.zip"'})

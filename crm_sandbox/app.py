@@ -8,6 +8,7 @@ import time
 from collections import Counter
 
 from . import seed as seeding
+from .bulk import BulkReads, results_folder
 from .schema import MODULES, fields_of
 from .store import Store, system_unique_fields
 from .times import parse_offset
@@ -38,14 +39,19 @@ DEFAULT_CONFIG = {
     "notify_delay_ms": 0,
     "notify_drop_rate": 0.0,
     "notify_duplicate_rate": 0.0,
+    # Bulk Read (crm_sandbox/bulk.py): a job ends no sooner than this after its creation; share that fail.
+    "bulk_job_ms": 100,
+    "bulk_fail_rate": 0.0,
 }
 
-_RATES = {"error_rate_5xx", "error_rate_429", "drop_rate", "timeout_rate", "notify_drop_rate", "notify_duplicate_rate"}
+_RATES = {"error_rate_5xx", "error_rate_429", "drop_rate", "timeout_rate", "notify_drop_rate", "notify_duplicate_rate",
+          "bulk_fail_rate"}
 PAGE_TOKEN_LIFETIME = 86400
 
 
 class Reply:
-    """What a handler returns: a status, a JSON body (None for 204/304) and extra headers."""
+    """What a handler returns: a status, a body (JSON; bytes; an open binary file, which is streamed and
+    closed; None for 204/304) and extra headers."""
 
     def __init__(self, status: int, body: dict | list | None = None, headers: dict | None = None):
         self.status = status
@@ -95,6 +101,7 @@ class Sandbox:
         self._register_refresh_token()
         self.notifier = Notifier(self)
         self.store.on_commit = self.notifier.changed
+        self.bulk_reads = BulkReads(self, results_folder(data_path))
 
     # --- state ----------------------------------------------------------------------------------------
 
@@ -114,8 +121,9 @@ class Sandbox:
         return dict(self.config)
 
     def reset(self) -> None:
-        """Back to the seed data and the configuration the server started with; no channels."""
+        """Back to the seed data and the configuration the server started with; no channels, no jobs."""
         self.notifier.reset()
+        self.bulk_reads.reset()
         seeding.seed(self.store, self.seed_name, self.seed_sizes)
         with self.lock:
             self.page_tokens.clear()

@@ -1,13 +1,14 @@
-"""Search criteria `((Field:operator:value)and(...))` and custom-view criteria, translated to SQL.
+"""Search criteria `((Field:operator:value)and(...))`, custom-view criteria and Bulk Read's criteria JSON,
+translated to SQL.
 
-Both forms become the same tree: ("cond", field, operator, value) or ("group", "and"|"or", [nodes]).
-Custom views use Zoho's comparator names (`equal`, `contains`, ...); search uses its operator names
-(`equals`, `starts_with`, ...). `equals` on text searches behaves like "contains the word", as Zoho's
-documentation describes; a view's `equal` is an exact (case-insensitive) match.
+All forms become the same tree: ("cond", field, operator, value) or ("group", "and"|"or", [nodes]).
+Custom views and Bulk Read use Zoho's comparator names (`equal`, `contains`, ...); search uses its
+operator names (`equals`, `starts_with`, ...). `equals` on text searches behaves like "contains the word",
+as Zoho's documentation describes; a comparator's `equal` is an exact (case-insensitive) match.
 """
 
-from .errors import ApiError, invalid_query
-from .schema import MODULES, USERS, parse_id
+from .errors import ApiError, invalid_param, invalid_query
+from .schema import MODULES, USERS, custom_views, parse_id
 from .times import parse_time
 
 MAX_CRITERIA = 10
@@ -23,8 +24,19 @@ OPERATORS = {
     "boolean": {"equals", "not_equal"},
     "lookup": {"equals", "not_equal", "in"},
 }
-# A view's comparators, mapped onto the operators above; `equal` and `contains` are their own.
-_VIEW_COMPARATORS = {"equal", "not_equal", "starts_with", "contains", "not_contains", "in", *_ORDERED}
+# The comparators of views and Bulk Read criteria, per kind of field.
+_TEXT_COMPARATORS = {"equal", "not_equal", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with"}
+_ORDERED_COMPARATORS = {"equal", "not_equal", "in", "not_in", "less_than", "less_equal", "greater_than",
+                        "greater_equal", "between", "not_between"}
+COMPARATORS = {
+    "text": _TEXT_COMPARATORS, "picklist": _TEXT_COMPARATORS,
+    "number": _ORDERED_COMPARATORS, "date": _ORDERED_COMPARATORS,
+    "boolean": {"equal", "not_equal"},
+    "lookup": {"equal", "not_equal", "in", "not_in"},
+}
+_LIST_COMPARATORS = {"in", "not_in", "between", "not_between"}
+_NEGATIVE = {"not_equal", "not_in"}
+MAX_DEPTH = 10
 
 
 def parse(text: str) -> tuple:
@@ -124,6 +136,73 @@ def from_view(criteria: dict | None) -> tuple | None:
     return ("cond", criteria["field"]["api_name"], criteria["comparator"], values)
 
 
+def view_filter(module: str, cvid, fields: dict[str, dict]) -> tuple[str, list]:
+    """(SQL condition, parameters) of one of the module's custom views, by id; INVALID_DATA when unknown."""
+    view = next((view for view in custom_views(module) if view["id"] == str(cvid)), None)
+    if view is None:
+        raise invalid_param("cvid", "the given custom view id seems to be invalid")
+    tree = from_view(view["criteria"])
+    if tree is None:
+        return "1", []
+    return to_sql(tree, fields, view=True)
+
+
+def from_json(node, fields: dict[str, dict], path: str = "$.query.criteria", depth: int = 0) -> tuple[str, list]:
+    """Bulk Read's criteria, `{"field": {"api_name"}, "comparator", "value"}` or `{"group_operator",
+    "group": [...]}` nested -> (SQL condition, parameters). Raises INVALID_DATA or MANDATORY_NOT_FOUND
+    with the json_path of what is wrong."""
+    if not isinstance(node, dict) or depth > MAX_DEPTH:
+        raise _bad_json("criteria", path, "a criterion is a condition or a group, at most 10 groups deep")
+    if "group" in node or "group_operator" in node:
+        operator, group = node.get("group_operator"), node.get("group")
+        if not isinstance(operator, str) or operator.lower() not in ("and", "or"):
+            raise _bad_json("group_operator", f"{path}.group_operator", "group_operator is and or or")
+        if not isinstance(group, list) or not group:
+            raise _bad_json("group", f"{path}.group", "group is a non-empty list of criteria")
+        parts, params = [], []
+        for index, child in enumerate(group):
+            sql, child_params = from_json(child, fields, f"{path}.group[{index}]", depth + 1)
+            parts.append(f"({sql})")
+            params.extend(child_params)
+        return f" {operator.upper()} ".join(parts), params
+    return _json_condition(node, fields, path)
+
+
+def _json_condition(node: dict, fields: dict[str, dict], path: str) -> tuple[str, list]:
+    for key in ("field", "comparator", "value"):
+        if key not in node:
+            raise ApiError(400, "MANDATORY_NOT_FOUND", "required field not found",
+                           {"api_name": key, "json_path": f"{path}.{key}"})
+    field = node["field"]
+    name = field.get("api_name") if isinstance(field, dict) else None
+    if name != "id" and (not isinstance(name, str) or name not in fields):
+        raise _bad_json("field", f"{path}.field.api_name", f"the field {name!r} is not one of the module's fields")
+    data_type = "bigint" if name == "id" else fields[name]["data_type"]
+    comparator, value = node["comparator"], node["value"]
+    if not isinstance(comparator, str) or comparator not in COMPARATORS.get(_kind(data_type), ()):
+        raise _bad_json("comparator", f"{path}.comparator",
+                        f"the comparator {comparator!r} cannot be used on {name} ({data_type})")
+    if comparator in _LIST_COMPARATORS:
+        values = value if isinstance(value, list) else [value]
+        if not values or (comparator.endswith("between") and len(values) != 2):
+            raise _bad_json("value", f"{path}.value", f"{comparator} takes a list of "
+                            f"{'two values' if comparator.endswith('between') else 'values'}")
+    elif isinstance(value, list | dict):
+        raise _bad_json("value", f"{path}.value", f"{comparator} takes a single value")
+    else:
+        values = [value]
+    if any(item is None or isinstance(item, list | dict) for item in values):
+        raise _bad_json("value", f"{path}.value", "values are texts, numbers or booleans")
+    try:
+        return _condition(name, comparator, values, fields, view=True)
+    except ApiError:
+        raise _bad_json("value", f"{path}.value", f"the value does not fit {name} ({data_type})") from None
+
+
+def _bad_json(key: str, path: str, message: str) -> ApiError:
+    return ApiError(400, "INVALID_DATA", message, {"api_name": key, "json_path": path})
+
+
 def to_sql(node: tuple, fields: dict[str, dict], *, view: bool = False) -> tuple[str, list]:
     """Tree -> (SQL condition, parameters) over the `records` table."""
     if node[0] == "group":
@@ -161,13 +240,13 @@ def _condition(name: str, operator: str, values: list, fields: dict, view: bool)
             raise invalid_query("invalid field", api_name=name)
     kind = _kind(field["data_type"])
     if view:
-        if operator not in _VIEW_COMPARATORS:
+        if operator not in COMPARATORS.get(kind, set()):
             raise invalid_query("invalid comparator", api_name=name, operator=operator)
     elif operator not in OPERATORS.get(kind, set()):
         raise invalid_query("the operator is not supported for this field", api_name=name, operator=operator)
-    if operator == "between" and len(values) != 2:
+    if operator in ("between", "not_between") and len(values) != 2:
         raise invalid_query("between needs two values", api_name=name)
-    if operator not in ("in", "between") and len(values) != 1:
+    if operator not in _LIST_COMPARATORS and len(values) != 1:
         # An unescaped comma outside `in`/`between` is part of the value.
         values = [",".join(str(value) for value in values)]
     column = _column(field)
@@ -229,8 +308,12 @@ def _compare(column: str, operator: str, params: list) -> tuple[str, list]:
         return f"({column} IS NULL OR {column} != ?)", params
     if operator == "between":
         return f"{column} BETWEEN ? AND ?", params
+    if operator == "not_between":
+        return f"({column} IS NULL OR {column} NOT BETWEEN ? AND ?)", params
     if operator == "in":
         return f"{column} IN ({','.join('?' * len(params))})", params
+    if operator == "not_in":
+        return f"({column} IS NULL OR {column} NOT IN ({','.join('?' * len(params))}))", params
     raise invalid_query("the operator is not supported for this field", operator=operator)
 
 
@@ -250,12 +333,16 @@ def _text_condition(column: str, operator: str, values: list[str], data_type: st
         return f"({column} IS NULL OR {column} NOT LIKE ? ESCAPE '\\')", [_like(values[0])]
     if operator == "starts_with":
         return f"{column} LIKE ? ESCAPE '\\'", [_like(values[0]) + "%"]
+    if operator == "ends_with":
+        return f"{column} LIKE ? ESCAPE '\\'", ["%" + _like(values[0])]
     if operator == "contains":
         return f"{column} LIKE ? ESCAPE '\\'", ["%" + _like(values[0]) + "%"]
     if operator == "not_contains":
         return f"({column} IS NULL OR {column} NOT LIKE ? ESCAPE '\\')", ["%" + _like(values[0]) + "%"]
     if operator == "in":
         return f"lower({column}) IN ({','.join('lower(?)' for _ in values)})", values
+    if operator == "not_in":
+        return f"({column} IS NULL OR lower({column}) NOT IN ({','.join('lower(?)' for _ in values)}))", values
     return _compare(column, operator, values)
 
 
@@ -269,7 +356,7 @@ def _lookup_condition(field: dict, column: str, operator: str, values: list, att
                        if text in (user["id"], user["full_name"].lower(), user["email"].lower()))
         ids = ids or ["-"]
         sql = f"{column} IN ({','.join('?' * len(ids))})"
-        return (sql if operator != "not_equal" else f"({column} IS NULL OR NOT {sql})"), ids
+        return (sql if operator not in _NEGATIVE else f"({column} IS NULL OR NOT {sql})"), ids
     by_id = attribute == "id" or (attribute == "" and all(parse_id(value) is not None for value in values))
     if by_id:
         sql = f"{column} IN ({','.join('?' * len(values))})"
@@ -281,6 +368,6 @@ def _lookup_condition(field: dict, column: str, operator: str, values: list, att
         sql = (f"{column} IN (SELECT CAST(id AS TEXT) FROM records WHERE module = '{target}' "
                f"AND lower({name_column}) IN ({marks}))")
         params = [str(value) for value in values]
-    if operator == "not_equal":
+    if operator in _NEGATIVE:
         return f"({column} IS NULL OR NOT {sql})", params
     return sql, params

@@ -11,7 +11,7 @@ from . import criteria
 from .app import PAGE_TOKEN_LIFETIME, Reply, Sandbox
 from .errors import ApiError, ambiguity, invalid_param, required_param
 from .records import present
-from .schema import USERS_BY_ID, custom_views, parse_id
+from .schema import USERS_BY_ID, parse_id
 from .times import format_time, parse_time
 
 MAX_FIELDS = 50
@@ -61,13 +61,7 @@ def _since(headers) -> int | None:
 
 
 def _view_filter(sandbox: Sandbox, module: str, cvid: str) -> tuple[str, list]:
-    view = next((view for view in custom_views(module) if view["id"] == cvid), None)
-    if view is None:
-        raise invalid_param("cvid", "the given custom view id seems to be invalid")
-    tree = criteria.from_view(view["criteria"])
-    if tree is None:
-        return "1", []
-    return criteria.to_sql(tree, sandbox.field_map(module), view=True)
+    return criteria.view_filter(module, cvid, sandbox.field_map(module))
 
 
 def _listing_params(sandbox: Sandbox, module: str, query: dict, modern: bool):

@@ -1,7 +1,9 @@
 """HTTP: routing, the order of checks (faults, rate limit, auth), and Zoho's response conventions."""
 
 import json
+import os
 import re
+import shutil
 import socket
 import sys
 import time
@@ -36,6 +38,9 @@ ROUTES = [
     ({"GET"}, rf"/crm/{_VERSION}/settings/custom_views", api.get_custom_views),
     ({"GET"}, rf"/crm/{_VERSION}/settings/custom_views/(?P<view_id>[^/]+)", api.get_custom_views),
     ({"GET", "POST", "PUT", "PATCH", "DELETE"}, rf"/crm/{_VERSION}/actions/watch", api.watch),
+    ({"POST"}, rf"/crm/bulk/{_VERSION}/read", api.bulk_read_create),
+    ({"GET"}, rf"/crm/bulk/{_VERSION}/read/(?P<job_id>[^/]+)", api.bulk_read_job),
+    ({"GET"}, rf"/crm/bulk/{_VERSION}/read/(?P<job_id>[^/]+)/result", api.bulk_read_result),
     ({"GET"}, rf"/crm/{_VERSION}/{_MODULE}/deleted", api.get_deleted),
     ({"GET"}, rf"/crm/{_VERSION}/{_MODULE}/search", api.search),
     ({"GET"}, rf"/crm/{_VERSION}/{_MODULE}/actions/count", api.count),
@@ -93,9 +98,14 @@ def route(request: Request):
     raise ApiError(404, "INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
 
 
+BULK_READ_CREDITS = 50
+
+
 def call_credits(request: Request) -> int:
     """What Zoho charges for a call: 1 for most reads, 3 for a custom view's records, 2 for the deleted
-    records, 1 per 10 records written."""
+    records, 1 per 10 records written, 50 for a Bulk Read job (its status and download: nothing)."""
+    if request.path.startswith("/crm/bulk/"):
+        return BULK_READ_CREDITS if request.method == "POST" else 0
     if request.method == "GET":
         if request.path.endswith("/deleted"):
             return 2
@@ -251,6 +261,9 @@ class Handler(BaseHTTPRequestHandler):
             request.extra_headers = {**getattr(request, "extra_headers", {}), "X-API-CREDITS-REMAINING": str(allowance - spent)}
 
     def _send(self, reply: Reply, extra_headers: dict) -> None:
+        if hasattr(reply.body, "read"):
+            self._send_file(reply, extra_headers)
+            return
         headers = {**extra_headers, **reply.headers}
         if reply.status in (204, 304) or reply.body is None:
             payload = b""
@@ -266,6 +279,17 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if payload and self.command != "HEAD":
             self.wfile.write(payload)
+
+    def _send_file(self, reply: Reply, extra_headers: dict) -> None:
+        """A file body (a Bulk Read result) goes out in chunks, with its size as Content-Length."""
+        with reply.body as stream:
+            self.send_response(reply.status)
+            for name, value in {**extra_headers, **reply.headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(os.fstat(stream.fileno()).st_size))
+            self.end_headers()
+            if self.command != "HEAD":
+                shutil.copyfileobj(stream, self.wfile, 1 << 16)
 
 
 def _too_many() -> dict:

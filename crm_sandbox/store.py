@@ -1,7 +1,8 @@
 """The sandbox's SQLite file: records of all modules in one table, deleted records, custom fields, tokens.
 
 One connection guarded by one lock: SQLite serialises writers anyway, the work per request is a few
-milliseconds, and a single connection keeps "validate, then write" atomic without retry loops.
+milliseconds, and a single connection keeps "validate, then write" atomic without retry loops. Only Bulk
+Read exports, which read for seconds, use a reader connection of their own.
 """
 
 import json
@@ -99,6 +100,20 @@ class Store:
             events, self.events = self.events, None
             if events and self.on_commit is not None:
                 self.on_commit(events)
+
+    @contextmanager
+    def reader(self):
+        """A connection of its own for a long read (a Bulk Read export): one query on it sees the data as
+        they were when it started, and holds no lock meanwhile, so writes go on (WAL)."""
+        if self.path == ":memory:":
+            with self.lock:
+                yield self.conn
+            return
+        conn = sqlite3.connect(self.path, check_same_thread=False)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def query(self, sql: str, params=()) -> list[sqlite3.Row]:
         with self.lock:

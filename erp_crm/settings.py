@@ -160,6 +160,13 @@ SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 # Callbacks within this many seconds make one run; saves here within this many seconds make one push.
 CRM_NOTIFY_COALESCE_SECONDS = env.float("CRM_NOTIFY_COALESCE_SECONDS", default=0.5)
 CRM_SAVE_PUSH_DEBOUNCE_SECONDS = env.float("CRM_SAVE_PUSH_DEBOUNCE_SECONDS", default=1.0)
+# A first pass over a CRM module with more records than this reads Bulk Read jobs' files (50 credits a job)
+# rather than pages of 200 (a credit each); a job not done within the timeout leaves it to the pages.
+# A run in a worker gives its place back after this many seconds (between two pages) and is queued again
+# behind the others, so one organization's long first load never holds the rest up; 0: never.
+CRM_RUN_SLICE_SECONDS = env.int("CRM_RUN_SLICE_SECONDS", default=60)
+CRM_BULK_READ_THRESHOLD = env.int("CRM_BULK_READ_THRESHOLD", default=5000)
+CRM_BULK_READ_TIMEOUT_SECONDS = env.int("CRM_BULK_READ_TIMEOUT_SECONDS", default=3600)
 # Invoice edits within this many seconds cause one push of accounting metrics to the CRM.
 CRM_METRICS_DEBOUNCE_SECONDS = env.int("CRM_METRICS_DEBOUNCE_SECONDS", default=60)
 # The Zoho API console client used by Settings → Zoho Apps → Connect.

@@ -106,6 +106,11 @@ class SyncRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    # A long run gives its worker back now and then (other organizations' runs go in between) and comes back
+    # where it was: how often, and how long it waited for a CRM that asked it to.
+    slices = models.PositiveIntegerField(default=0)
+    waited_seconds = models.FloatField(default=0)  # what the run chose along the way and why (e.g. Get Records for Bulk Read)
 
     objects = SyncRunQuerySet.as_manager()
 

@@ -11,6 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integration.models import ConnectionStatus, CrmConnection, ModuleConfig, SyncModule
@@ -37,11 +38,15 @@ FAILED_RETRIES = 4
 def sync_module(self, run_id: int) -> str:
     """Run a queued SyncRun (see engine.run.run_module)."""
     try:
-        run = engine.run_module(run_id=run_id)
+        run = engine.run_module(run_id=run_id, slice_seconds=settings.CRM_RUN_SLICE_SECONDS or None)
     except slot.RunBusy:
         # A second delivery of a run a live worker is still doing: look again once its heartbeat would
         # have gone stale, then either it has finished (nothing to do) or it is ours to take over.
         raise self.retry(countdown=slot.STALE_AFTER.total_seconds() + 30, max_retries=20) from None
+    if run is not None and run.status == RunStatus.QUEUED and hasattr(run, "retry_in"):
+        # The run gave its place back: to the end of the queue, behind the other organizations' runs.
+        sync_module.apply_async((run.pk,), countdown=run.retry_in or None)
+        return "queued again"
     if run is not None and run.module == SyncModule.CUSTOMERS and run.status in (
         RunStatus.SUCCEEDED, RunStatus.PARTIAL
     ):
@@ -59,8 +64,9 @@ def tick() -> int:
         slot.reclaim_dead_runs(module_config=config)
     # A queued run whose message was lost (a broker restart) would block its module: send it again. A
     # duplicate is harmless, the claim is a conditional update.
-    lost = SyncRun.objects.in_progress().filter(status=RunStatus.QUEUED,
-                                                queued_at__lt=timezone.now() - slot.STALE_AFTER)
+    stale = timezone.now() - slot.STALE_AFTER
+    lost = SyncRun.objects.in_progress().filter(status=RunStatus.QUEUED).filter(
+        Q(heartbeat_at__isnull=True, queued_at__lt=stale) | Q(heartbeat_at__lt=stale))
     for run_id in lost.values_list("pk", flat=True)[:100]:
         sync_module.delay(run_id)
     for connection_id in notifications.channels_to_refresh():

@@ -13,6 +13,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import requests
@@ -25,6 +26,7 @@ from .errors import (
     CrmNotFound,
     CrmPermissionError,
     CrmRateLimited,
+    CrmRetryLater,
     CrmServerError,
     CrmUnavailable,
 )
@@ -34,6 +36,7 @@ from .urls import check_crm_url
 log = logging.getLogger("integration.crm")
 
 API = "/crm/v8"
+BULK_READ = "/crm/bulk/v8/read"
 WRITE_BATCH = 100
 PAGE_SIZE = 200
 SEARCH_CEILING = 2000  # records a search reaches by paging
@@ -83,6 +86,8 @@ class WriteResult:
 def credits_of(method: str, path: str, params=None, json=None) -> int:
     """The API credits Zoho charges for a call: 1 for most reads, 3 for a custom view's records, 2 for the
     deleted records, 1 per 10 records written (zoho-crm-api.md 11.2)."""
+    if path == BULK_READ and method == "POST":
+        return 50
     if method == "GET":
         if path.endswith("/deleted"):
             return 2
@@ -202,6 +207,9 @@ class CrmClient:
         self.credit_limit: int | None = None  # no call may take `credits` past this (the connection's budget)
         self.credits_remaining: int | None = None  # X-API-CREDITS-REMAINING, when the CRM sent it
         self.credit_floor = 0  # what the CRM's reported remaining credits must not fall below (other tools' share)
+        # A retry that would sleep longer than this raises CrmRetryLater instead (a worker's run gives its
+        # place back rather than idle); None: sleep, as commands and tests do.
+        self.wait_elsewhere_over: float | None = None
         self.retries = 0
         self.token_refreshes = 0
         self._auth_failed: CrmAuthError | None = None
@@ -262,7 +270,7 @@ class CrmClient:
         return delay
 
     def request(
-        self, method: str, path: str, *, params=None, json=None, headers=None
+        self, method: str, path: str, *, params=None, json=None, headers=None, stream: bool = False
     ) -> requests.Response:
         """One API call with token refresh and retries; returns a response with a status below 400."""
         url = self.api_domain + path
@@ -280,7 +288,8 @@ class CrmClient:
             response = None
             try:
                 response = self.session.request(
-                    method, url, params=params, json=json, headers=request_headers, timeout=self.timeout
+                    method, url, params=params, json=json, headers=request_headers, timeout=self.timeout,
+                    stream=stream,
                 )
                 error = None
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -306,6 +315,8 @@ class CrmClient:
                 if not error.transient:
                     raise error
             delay = self._backoff(attempt, _retry_hint(response))
+            if self.wait_elsewhere_over is not None and delay > self.wait_elsewhere_over:
+                raise CrmRetryLater(delay, error)
             if attempt >= self.max_attempts or time.monotonic() - started + delay > self.retry_budget:
                 raise type(error)(
                     f"{error} Gave up after {attempt} attempts in {time.monotonic() - started:.1f}s.",
@@ -348,10 +359,13 @@ class CrmClient:
         modified_since: datetime.datetime | None = None,
         per_page: int = PAGE_SIZE,
         window: int | None = None,
+        page_token: str | None = None,
+        seen: int = 0,
     ) -> Iterator[Page]:
         """Pages of a module's records following next_page_token. A 304 or 204 yields nothing. With
         `window` (the CRM's page_token ceiling), the chain ends before the page that would cross it,
-        its last page marked `window_full`."""
+        its last page marked `window_full`. With `page_token` (and the `seen` records before it), a
+        chain read earlier goes on."""
         field_list = list(dict.fromkeys(fields))
         if not field_list or len(field_list) > MAX_FIELDS:
             raise ValueError(f"Ask for 1 to {MAX_FIELDS} fields, not {len(field_list)}.")
@@ -365,7 +379,8 @@ class CrmClient:
         headers = {}
         if modified_since is not None:
             headers["If-Modified-Since"] = modified_since.isoformat(timespec="seconds")
-        seen = 0
+        if page_token:
+            params["page_token"] = page_token
         while True:
             body = self._listing_page(module, params, headers)
             if not body:
@@ -494,6 +509,39 @@ class CrmClient:
         if cvid:
             params["cvid"] = cvid
         yield from self._numbered_pages(f"{API}/{module}/search", params, max_pages=max_pages)
+
+    # --- Bulk Read ---------------------------------------------------------------------------------------
+
+    def bulk_read_create(self, module: str, *, fields: list[str], criteria: dict | None = None,
+                         cvid: str | None = None, page: int = 1) -> dict:
+        """Start a Bulk Read job (50 credits); returns its details (id, state)."""
+        query: dict = {"module": {"api_name": module}, "fields": list(fields), "page": page}
+        if criteria:
+            query["criteria"] = criteria
+        if cvid:
+            query["cvid"] = str(cvid)
+        body = _json_or_none(self.request("POST", BULK_READ, json={"query": query, "file_type": "csv"})) or {}
+        items = body.get("data") or [{}]
+        result = WriteResult.from_item(items[0])
+        if not result.ok or not result.details.get("id"):
+            raise CrmInvalidData(f"Zoho CRM did not start the Bulk Read job: {result.code} {result.message}".rstrip(),
+                                 code=result.code, details=result.details)
+        return result.details
+
+    def bulk_read_job(self, job_id: str) -> dict:
+        """A Bulk Read job's details: state, and once COMPLETED its result (count, more_records, download_url)."""
+        body = self.get_json(f"{BULK_READ}/{job_id}") or {}
+        return (body.get("data") or [{}])[0]
+
+    def bulk_read_download(self, job_id: str, into) -> int:
+        """The job's zip, streamed into the open binary file `into`; returns its size in bytes."""
+        response = self.request("GET", f"{BULK_READ}/{job_id}/result", stream=True)
+        size = 0
+        with closing(response):
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                into.write(chunk)
+                size += len(chunk)
+        return size
 
     def count(self, module: str, *, criteria: str | None = None, cvid: str | None = None) -> int:
         """How many records a listing (or a search by `criteria`), within a view when given, would return."""

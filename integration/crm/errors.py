@@ -51,3 +51,13 @@ class CrmUnavailable(CrmTransientError):
 class CrmBudgetReached(CrmError):
     """The next call would spend API credits past the budget this connection may use: stop, and go on
     when the rolling 24 hours free some."""
+
+
+class CrmRetryLater(Exception):
+    """Not a failure: the CRM asks us to wait longer than a worker should sit idle (`seconds`); the caller
+    gives its place back and comes again. Deliberately not a CrmError, which callers turn into failures."""
+
+    def __init__(self, seconds: float, error: CrmError):
+        super().__init__(f"{error} (trying again in {seconds:.0f} s)")
+        self.seconds = seconds
+        self.error = error

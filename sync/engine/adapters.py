@@ -22,6 +22,7 @@ from items.models import Item
 from vendors.models import Bill, Vendor
 
 from ..models import RecordLink
+from .bulk import new_object
 
 MODELS = {ErpModel.CUSTOMER: Customer, ErpModel.CONTACT_PERSON: ContactPerson, ErpModel.VENDOR: Vendor,
           ErpModel.ITEM: Item}
@@ -56,10 +57,10 @@ class Adapter:
 
     def new(self, organization):
         if self.erp_model == ErpModel.CONTACT_PERSON:
-            return ContactPerson()
+            return new_object(ContactPerson)
         if self.customer_type:
-            return self.model(organization_id=organization.pk, customer_type=self.customer_type)
-        return self.model(organization_id=organization.pk)
+            return new_object(self.model, organization_id=organization.pk, customer_type=self.customer_type)
+        return new_object(self.model, organization_id=organization.pk)
 
     def derive(self, obj) -> None:
         """Fields that follow from mapped ones: an individual customer from the CRM is called by name."""

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from ..flags import mark_linked
 from ..models import IssueKind, RecordLink, SyncIssue
 from . import planner
-from .bulk import insert_rows, update_rows
+from .bulk import insert_rows, new_object, reserve_ids, update_rows
 from .context import AdapterRun
 from .deletions import retire_links
 from .loading import PageRows
@@ -168,8 +169,8 @@ def _prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_pu
                 kind=IssueKind.ERROR, message=f"The ERP refused the record: {_validation_message(error, adapter.model)}"))
     link = rows.links.get(action.crm_id)
     if link is None or link.erp_model != adapter.erp_model or action.retire is not None:
-        link = RecordLink(connection_id=scope.config.connection_id, crm_module=adapter.crm_module, crm_id=action.crm_id,
-                          erp_model=adapter.erp_model, erp_id=action.erp_id or 0,
+        link = new_object(RecordLink, connection_id=scope.config.connection_id, crm_module=adapter.crm_module,
+                          crm_id=action.crm_id, erp_model=adapter.erp_model, erp_id=action.erp_id or 0,
                           origin="crm" if creating else "erp")
     pending = deferred_push and bool(action.push)
     link.synced_snapshot = _stored_snapshot(action, pending)
@@ -210,13 +211,23 @@ def _apply_changes(scope: AdapterRun, rows: PageRows, action: Action, obj, creat
     return fields
 
 
+def _reserve(model, objects: int, links: int) -> tuple[list[int] | None, list[int] | None]:
+    """The new rows' primary keys in one round trip, where the database has sequences (PostgreSQL)."""
+    if db_connection.vendor != "postgresql" or not (objects or links):
+        return None, None
+    object_ids, link_ids = reserve_ids([(model, objects), (RecordLink, links)])
+    return object_ids or None, link_ids or None
+
+
 def _write(scope: AdapterRun, items: list[_Prepared], now) -> Counts:
     counts = Counts()
     model = scope.adapter.model
     new = [item for item in items if item.obj.pk is None]
     changed = [item for item in items if item.obj.pk is not None and item.fields]
+    new_links = [item.link for item in items if item.link.pk is None]
+    object_ids, link_ids = _reserve(model, len(new), len(new_links))
     if new:
-        insert_rows(model, [item.obj for item in new], now=now)
+        insert_rows(model, [item.obj for item in new], now=now, ids=object_ids)
         counts.added += len(new)
     if changed:
         fields = sorted(set().union(*(item.fields for item in changed)))
@@ -225,10 +236,9 @@ def _write(scope: AdapterRun, items: list[_Prepared], now) -> Counts:
     counts.updated += sum(1 for item in items if item.action.kind == Kind.LINK)
     for item in items:
         item.link.erp_id = item.obj.pk
-    new_links = [item.link for item in items if item.link.pk is None]
     old_links = [item.link for item in items if item.link.pk is not None]
     if new_links:
-        insert_rows(RecordLink, new_links, now=now)
+        insert_rows(RecordLink, new_links, now=now, ids=link_ids)
     if old_links:
         update_rows(RecordLink, old_links, ["synced_snapshot", "crm_modified_time", "last_synced_at", "crm_deleted_at"])
     return counts

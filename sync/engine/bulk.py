@@ -9,10 +9,53 @@ from operator import attrgetter
 from django.db import DatabaseError
 from django.db import connection as db_connection
 from django.db.models import JSONField
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 log = logging.getLogger("sync")
 
 STATISTICS_AFTER = 5000  # rows added by a fetch after which the database's planner statistics are refreshed
+
+
+class Blueprint:
+    """New, unsaved instances of a model made without Model.__init__, whose per-field work is most of the
+    cost of the hundreds of thousands of objects a first sync creates: the fields' defaults are worked
+    out once (callable ones, such as a UUID, per instance), then given values are set over them. Falls
+    back to the model's own constructor when something listens for its init signals."""
+
+    def __init__(self, model):
+        self.model = model
+        self.static: dict = {}
+        self.dynamic: list = []
+        for field in model._meta.concrete_fields:
+            if field.has_default() and callable(field.default):
+                self.dynamic.append((field.attname, field.default))
+            else:
+                self.static[field.attname] = field.get_default()
+
+    def new(self, **values):
+        model = self.model
+        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return model(**values)
+        obj = model.__new__(model)
+        attributes = obj.__dict__
+        attributes.update(self.static)
+        for name, make in self.dynamic:
+            attributes[name] = make()
+        attributes.update(values)
+        attributes["_state"] = ModelState()
+        return obj
+
+
+_blueprints: dict = {}
+
+
+def new_object(model, **values):
+    """model(**values) for attnames (organization_id, not organization), the fast way."""
+    blueprint = _blueprints.get(model)
+    if blueprint is None:
+        blueprint = _blueprints[model] = Blueprint(model)
+    return blueprint.new(**values)
 
 
 def update_rows(model, objects: list, names: list[str]) -> None:
@@ -32,10 +75,28 @@ def update_rows(model, objects: list, names: list[str]) -> None:
         cursor.executemany(sql, rows)
 
 
-def insert_rows(model, objects: list, *, now) -> None:
+def reserve_ids(wanted: list[tuple[object, int]]) -> list[list[int]]:
+    """Primary keys for rows about to be inserted into several tables, from their sequences in one round
+    trip: [(model, how many), ...] -> a list of ids per model (PostgreSQL)."""
+    parts, params = [], []
+    for index, (model, count) in enumerate(wanted):
+        if count:
+            parts.append(f"SELECT {index}, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)")
+            params += [model._meta.db_table, model._meta.pk.column, count]
+    found: list[list[int]] = [[] for _ in wanted]
+    if parts:
+        with db_connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for index, pk in cursor.fetchall():
+                found[index].append(pk)
+    return found
+
+
+def insert_rows(model, objects: list, *, now, ids: list[int] | None = None) -> None:
     """bulk_create, and on PostgreSQL the same through COPY: a first sync inserts hundreds of thousands of
     rows, and building them as parameter arrays costs more Python time than the database spends storing
-    them. Primary keys are taken from the table's sequence first, so the objects have them afterwards."""
+    them. Primary keys are taken from the table's sequence first (or `ids`, reserved by reserve_ids), so
+    the objects have them afterwards."""
     if not objects:
         return
     if db_connection.vendor != "postgresql":
@@ -52,7 +113,7 @@ def insert_rows(model, objects: list, *, now) -> None:
             if getattr(obj, name) is None:
                 setattr(obj, name, now)
     try:
-        _copy_rows(meta, fields, objects)
+        _copy_rows(meta, fields, objects, ids)
     except DatabaseError:
         for obj in objects:
             obj.pk = None  # not saved: a retry inserts them afresh
@@ -62,13 +123,15 @@ def insert_rows(model, objects: list, *, now) -> None:
         obj._state.db = db_connection.alias
 
 
-def _copy_rows(meta, fields: list, objects: list) -> None:
+def _copy_rows(meta, fields: list, objects: list, ids: list[int] | None) -> None:
     from psycopg.types.json import Jsonb
 
     with db_connection.wrap_database_errors, db_connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [meta.db_table, meta.pk.column, len(objects)])
-        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+        if ids is None:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [meta.db_table, meta.pk.column, len(objects)])
+            ids = [pk for (pk,) in cursor.fetchall()]
+        for obj, pk in zip(objects, ids, strict=True):
             obj.pk = pk
         columns = ", ".join(db_connection.ops.quote_name(f.column) for f in fields)
         values_of = attrgetter(*(f.attname for f in fields))

@@ -7,9 +7,12 @@ is written with.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+
+from django.utils import timezone
 
 from integration.crm.client import CrmClient
 from integration.models import FieldMapping, ModuleConfig
@@ -51,6 +54,10 @@ class AdapterRun:
         return self.config.connection.organization
 
 
+class RunYield(Exception):
+    """A long run's slice is over: it gives its worker back and comes again where it is."""
+
+
 class RunContext:
     def __init__(self, *, run: SyncRun, client: CrmClient):
         self.run = run
@@ -58,6 +65,7 @@ class RunContext:
         self.owners = Owners(self.connection)
         self.push_failed = 0  # records the CRM refused in this run's pushes
         self.fields_answered: set[str] = set()  # CRM modules whose records came with every field asked for
+        self.yield_at: float | None = None  # (monotonic) when a worker's run gives its place back
         tables = {RecordLink._meta.db_table} | {a.model._meta.db_table for a in adapters_for(self.config)}
         self.growth = TableGrowth(tables)
         self._crm_fields: dict[str, list[dict]] = {}
@@ -122,6 +130,20 @@ class RunContext:
 
     def cursor_with(self, module: str, state: dict) -> dict:
         return cursor.cursor_with(self.config, module, state)
+
+    def checkpoint(self) -> None:
+        """Between two committed pages: the run gives its worker back once its slice is over."""
+        if self.yield_at is not None and time.monotonic() > self.yield_at:
+            raise RunYield
+
+    def heartbeat(self) -> None:
+        """Say the run is alive while it waits (pages say it themselves)."""
+        SyncRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+
+    def note(self, text: str) -> None:
+        """Something the run's history should say (a choice made, and why)."""
+        self.run.notes = f"{self.run.notes}\n{text}".strip()
+        SyncRun.objects.filter(pk=self.run.pk).update(notes=self.run.notes)
 
     def save_cursor(self, module: str, state: dict) -> None:
         """Save one CRM module's state now (outside a page's transaction)."""

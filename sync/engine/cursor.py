@@ -10,7 +10,9 @@ reads. This is the one place its shape is written down:
         "signature": "3f2a9c0d1e4b5a6f",           # what those records depend on: view, fields, adapters
         "deleted": "2026-05-01T09:58:00+00:00",    # deletions up to this instant are applied
         "deleted_settled": true,
-        "erp_id_field": "ERP_Id"                   # the CRM module has our ERP id field (two-way only)
+        "erp_id_field": "ERP_Id",                  # the CRM module has our ERP id field (two-way only)
+        "chain": {"since": "...", "page_token": "...", "seen": 400},  # a sorted listing's chain, mid-way
+        "bulk": {"job": "...", "page": 1, "done": 2000, "started": "..."}  # a Bulk Read pass, mid-way
       },
       "Contacts": {...}
     }
@@ -31,6 +33,7 @@ ONE_SECOND = datetime.timedelta(seconds=1)
 SETTLED_AFTER = datetime.timedelta(seconds=60)
 MODIFIED = "modified"
 DELETED = "deleted"
+CHAIN = "chain"
 
 
 def parse_time(text) -> datetime.datetime | None:
@@ -85,6 +88,6 @@ def advance(state: dict, key: str, value: datetime.datetime, *, complete: bool) 
 def start_over(state: dict, signature: str) -> dict:
     """The state for a pass whose records depend on something else now: modified records from the start
     (deletions keep their cursor)."""
-    state = {k: v for k, v in state.items() if k not in (MODIFIED, f"{MODIFIED}_settled", "signature")}
+    state = {k: v for k, v in state.items() if k not in (MODIFIED, f"{MODIFIED}_settled", "signature", CHAIN, "bulk")}
     state["signature"] = signature
     return state

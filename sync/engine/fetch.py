@@ -21,7 +21,7 @@ from integration.crm.client import CrmPageTokenExpired, CrmPaginationLimit
 from integration.crm.errors import CrmError, CrmInvalidData
 
 from ..models import SyncRun
-from . import cursor, erp_id, mapping_check
+from . import bulk_read, cursor, erp_id, mapping_check
 from .adapters import CrmModuleRead
 from .context import RunContext
 from .cursor import ONE_SECOND, latest_time
@@ -57,9 +57,9 @@ def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
         state = cursor.start_over(state, current)
     state.setdefault(cursor.DELETED, cursor.iso(ctx.run.started_at or timezone.now()))
     start = cursor.parse_time(state.get(cursor.MODIFIED))
-    if start is None:
-        _count(ctx, module, read.view_id)
     fields = ctx.fetch_fields(read)
+    if start is None and bulk_read.wanted(_count(ctx, module, read.view_id)):
+        start = _bulk(ctx, read, state, fields)
     since = cursor.since(state, cursor.MODIFIED)
     try:
         if read.view_id:
@@ -82,15 +82,28 @@ def _fields_answered(ctx: RunContext, read: CrmModuleRead, records: list[dict], 
     ctx.fields_answered.add(read.crm_module)
 
 
-def _count(ctx: RunContext, module: str, view_id: str) -> None:
+def _count(ctx: RunContext, module: str, view_id: str) -> int | None:
     """The number of records a full pass will read, for the progress bar (one cheap call)."""
     try:
         total = ctx.client.count(module, cvid=view_id or None)
     except CrmInvalidData:
-        return
+        return None
     run = ctx.run
     SyncRun.objects.filter(pk=run.pk).update(progress_total=(run.progress_total or 0) + total)
     run.progress_total = (run.progress_total or 0) + total
+    return total
+
+
+def _bulk(ctx: RunContext, read: CrmModuleRead, state: dict, fields: list[str]) -> datetime.datetime | None:
+    """A large first pass from Bulk Read; returns where the sorted pass that follows starts (None: from the
+    start, when Bulk Read could not be used)."""
+    try:
+        return bulk_read.read_all(ctx, read, state, fields)
+    except bulk_read.BulkReadUnavailable as why:
+        log.warning("%s: %s; reading with Get Records", read.crm_module, why)
+        ctx.note(f"{read.crm_module}: {why} The records were read page by page instead.")
+        state.pop(bulk_read.BULK, None)
+        return None
 
 
 def _pass_done(ctx: RunContext, read: CrmModuleRead, state: dict) -> None:
@@ -99,14 +112,18 @@ def _pass_done(ctx: RunContext, read: CrmModuleRead, state: dict) -> None:
 
 def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str]) -> None:
     """Sorted by Modified_Time: the cursor advances with each committed page, and a chain that reaches
-    the 100,000-record window starts again from the last time seen."""
+    the 100,000-record window starts again from the last time seen. The chain's next page_token is in
+    the cursor too, so a run that gave its worker back goes on with the same chain."""
     latest = start
+    chain = state.get(cursor.CHAIN) or {}
+    if chain:
+        since = cursor.parse_time(chain.get("since"))
     while True:
-        in_chain = 0
+        in_chain = int(chain.get("seen") or 0)
         try:
             pages = ctx.client.read_ahead(ctx.client.iter_pages(
                 read.crm_module, fields=fields, sort_by="Modified_Time", sort_order="asc",
-                modified_since=since, window=CHAIN_CEILING))
+                modified_since=since, window=CHAIN_CEILING, page_token=chain.get("page_token"), seen=in_chain))
             with closing(pages):
                 for page in pages:
                     _fields_answered(ctx, read, page.records, fields)
@@ -114,16 +131,30 @@ def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, sinc
                     if page_latest is not None:
                         latest = max(latest, page_latest) if latest else page_latest
                         cursor.advance(state, cursor.MODIFIED, latest, complete=False)
-                    apply_records(ctx, read, page.records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
                     in_chain += len(page.records)
+                    _note_chain(state, page, since, in_chain)
+                    apply_records(ctx, read, page.records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
                     if page.window_full:
                         raise _Restart
+                    if cursor.CHAIN in state:  # the cursor has this page and where the chain goes on
+                        ctx.checkpoint()  # ... so a slice may end here
             if latest is not None:
                 cursor.advance(state, cursor.MODIFIED, latest, complete=True)
                 _pass_done(ctx, read, state)
             return
         except (CrmPaginationLimit, CrmPageTokenExpired, _Restart) as reason:
+            state.pop(cursor.CHAIN, None)
+            chain = {}
             since = _restart_from(read, latest, since, in_chain, reason)
+
+
+def _note_chain(state: dict, page, since, seen: int) -> None:
+    """Where the page_token chain goes on after this page (none when it ends here)."""
+    token = page.info.get("next_page_token")
+    if page.more and token and not page.window_full:
+        state[cursor.CHAIN] = {"since": cursor.iso(since) if since else None, "page_token": token, "seen": seen}
+    else:
+        state.pop(cursor.CHAIN, None)
 
 
 def _restart_from(read: CrmModuleRead, latest, since, in_chain: int, reason: Exception) -> datetime.datetime:

@@ -13,6 +13,7 @@ import datetime
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -55,13 +56,18 @@ class FieldSpec:
     crm_choices: tuple[str, ...] = ()  # the CRM picklist's values, when known
     label: str = ""  # the ERP field as people call it ("Display name")
 
-    @property
+    @cached_property
     def is_custom(self) -> bool:
         return self.erp_field.startswith("cf:")
 
     @property
     def custom_name(self) -> str:
         return self.erp_field[3:]
+
+    @cached_property
+    def text_limit(self) -> int | None:
+        """The most characters the ERP field holds (custom text fields have a limit of their own)."""
+        return self.max_length or (MAX_CUSTOM_TEXT if self.is_custom and self.kind == "text" else None)
 
 
 # --- CRM -> canonical ---------------------------------------------------------------------------------------
@@ -72,6 +78,11 @@ def _fail(spec: FieldSpec, value, reason: str):
 
 
 def _text(spec: FieldSpec, value) -> str:
+    if value.__class__ is str:  # the common case first: most CRM values are text
+        text = value.strip()
+        limit = spec.text_limit
+        if "\x00" not in text and (limit is None or len(text) <= limit) and spec.kind != "email":
+            return text
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -87,7 +98,7 @@ def _text(spec: FieldSpec, value) -> str:
     text = text.strip()
     if "\x00" in text:
         _fail(spec, value, "contains a NUL character")
-    limit = spec.max_length or (MAX_CUSTOM_TEXT if spec.is_custom and spec.kind == "text" else None)
+    limit = spec.text_limit
     if limit is not None and len(text) > limit:
         _fail(spec, value, f"is {len(text)} characters long; at most {limit} fit")
     if spec.kind == "email" and text:

@@ -19,11 +19,12 @@ here.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.utils import timezone
 
 from integration.crm.client import CrmClient
-from integration.crm.errors import CrmAuthError, CrmBudgetReached, CrmError, CrmNotFound
+from integration.crm.errors import CrmAuthError, CrmBudgetReached, CrmError, CrmNotFound, CrmRetryLater
 from integration.models import ModuleConfig
 from integration.services import client_for
 
@@ -32,7 +33,7 @@ from ..models import RecordLink, RunStatus, SyncRun, Trigger
 from ..selectors import module_config_for_link
 from . import deletions, fetch, mapping_check, push, slot, targeted
 from .adapters import adapters_for, push_adapters_for, push_only_reads, reads_for
-from .context import RunContext
+from .context import RunContext, RunYield
 from .incoming import apply_records
 
 log = logging.getLogger("sync")
@@ -77,12 +78,14 @@ def resync(ctx: RunContext, link: RecordLink) -> None:
 # --- entry points -------------------------------------------------------------------------------------------
 
 
-def run_module(*, run_id: int, client: CrmClient | None = None) -> SyncRun | None:
-    """Run a queued SyncRun to its end (or skip it, saying why). Raises RunBusy for a duplicate delivery."""
+def run_module(*, run_id: int, client: CrmClient | None = None, slice_seconds: float | None = None) -> SyncRun | None:
+    """Run a queued SyncRun to its end (or skip it, saying why). Raises RunBusy for a duplicate delivery.
+    With `slice_seconds` (a worker), a long run gives its place back after that long, and a CRM that asks
+    for a long wait is waited for elsewhere: the run is then queued again (`retry_in` seconds from now)."""
     run = SyncRun.objects.select_related("module_config__connection__organization").filter(pk=run_id).first()
     if run is None or not slot.claim(run):
         return run
-    return _execute(run, client=client, work=sync)
+    return _execute(run, client=client, work=sync, slice_seconds=slice_seconds)
 
 
 def run_now(*, module_config: ModuleConfig, trigger: str = Trigger.INSTANT, client: CrmClient | None = None) -> SyncRun:
@@ -154,14 +157,26 @@ def _targeted(config: ModuleConfig, trigger: str, work, client: CrmClient | None
     return _execute(run, client=client, work=work)
 
 
-def _execute(run: SyncRun, *, client: CrmClient | None, work) -> SyncRun:
+WAIT_ELSEWHERE_OVER = 2.0  # seconds: a worker's run gives its place back rather than sleep longer for a retry
+
+
+def _execute(run: SyncRun, *, client: CrmClient | None, work, slice_seconds: float | None = None) -> SyncRun:
     run = SyncRun.objects.select_related("module_config__connection__organization").get(pk=run.pk)
     base = (run.api_calls, run.retries, run.credits)
     try:
         client = client or client_for(run.module_config.connection)
         client.credit_limit = credits.left(run.module_config.connection)
         client.credit_floor = credits.reserve(run.module_config.connection)
-        work(RunContext(run=run, client=client))
+        ctx = RunContext(run=run, client=client)
+        if slice_seconds:
+            ctx.yield_at = time.monotonic() + slice_seconds
+            if run.waited_seconds < client.retry_budget:  # past it, the client's own retries decide
+                client.wait_elsewhere_over = WAIT_ELSEWHERE_OVER
+        work(ctx)
+    except RunYield:
+        return slot.give_back(run, client=client, base_calls=base)
+    except CrmRetryLater as later:
+        return slot.give_back(run, client=client, base_calls=base, wait=later.seconds)
     except mapping_check.MappingBroken as broken:
         return slot.finish(run, client=client, base_calls=base, error=str(broken))
     except CrmBudgetReached as reached:

@@ -185,13 +185,14 @@ def _claim_queued(run: SyncRun, lock) -> bool:
     reclaim_stale_runs(module_config=config, exclude=run.pk)
     try:
         with transaction.atomic():
+            # A run that gave its place back keeps its start.
             claimed = SyncRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-                status=RunStatus.RUNNING, started_at=now, heartbeat_at=now)
+                status=RunStatus.RUNNING, started_at=run.started_at or now, heartbeat_at=now)
     except IntegrityError:
         _skip(run, IN_PROGRESS_REASON)
         return False
     if claimed:  # (nothing that could fail after the claim committed: a retry would see the run as busy)
-        run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
+        run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, run.started_at or now, now
     return bool(claimed)
 
 
@@ -226,6 +227,24 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
         config.schedule_next(after=now)
         ModuleConfig.objects.filter(pk=config.pk).update(next_run_at=config.next_run_at)
     _follow_up(run)
+    return run
+
+
+def give_back(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int, int], wait: float = 0) -> SyncRun:
+    """A long run's slice is over, or the CRM asked it to wait: queued again as it is (counts, cursor and
+    start kept), its worker free for other runs; the caller sends it again `run.retry_in` seconds on."""
+    run.refresh_from_db()
+    now = timezone.now()
+    run.status, run.heartbeat_at = RunStatus.QUEUED, now
+    run.slices += 1
+    run.waited_seconds += wait
+    if client is not None:
+        run.api_calls = base_calls[0] + client.calls
+        run.retries = base_calls[1] + client.retries
+        run.credits = base_calls[2] + client.credits
+    run.save(update_fields=["status", "heartbeat_at", "slices", "waited_seconds", "api_calls", "retries", "credits"])
+    release(run.pk)
+    run.retry_in = wait
     return run
 
 

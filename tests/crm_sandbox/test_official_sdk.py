@@ -4,6 +4,10 @@ The SDK keeps global state (one Initializer per process), so this module initial
 the session's sandbox, with its token store, field cache and log in a temporary folder.
 """
 
+import csv
+import io
+import time
+import zipfile
 from datetime import datetime
 
 import pytest
@@ -15,14 +19,15 @@ sdk = pytest.importorskip("zohocrmsdk.src.com.zoho.crm.api.initializer")
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken  # noqa: E402
 from zohocrmsdk.src.com.zoho.api.authenticator.store import FileStore  # noqa: E402
 from zohocrmsdk.src.com.zoho.api.logger import Logger  # noqa: E402
-from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, ParameterMap  # noqa: E402
+from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, ParameterMap, bulk_read  # noqa: E402
 from zohocrmsdk.src.com.zoho.crm.api.custom_views import (  # noqa: E402
     CustomViewsOperations,
     GetCustomViewParam,
     GetCustomViewsParam,
 )
 from zohocrmsdk.src.com.zoho.crm.api.dc import DataCenter  # noqa: E402
-from zohocrmsdk.src.com.zoho.crm.api.fields import FieldsOperations, GetFieldsParam  # noqa: E402
+from zohocrmsdk.src.com.zoho.crm.api.fields import FieldsOperations, GetFieldsParam, MinifiedField  # noqa: E402
+from zohocrmsdk.src.com.zoho.crm.api.modules import MinifiedModule  # noqa: E402
 from zohocrmsdk.src.com.zoho.crm.api.org import OrgOperations  # noqa: E402
 from zohocrmsdk.src.com.zoho.crm.api.record import (  # noqa: E402
     APIException,
@@ -37,6 +42,7 @@ from zohocrmsdk.src.com.zoho.crm.api.record import (  # noqa: E402
 )
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig  # noqa: E402
 from zohocrmsdk.src.com.zoho.crm.api.users import GetUsersParam, UsersOperations  # noqa: E402
+from zohocrmsdk.src.com.zoho.crm.api.util import Choice  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +223,43 @@ def test_delete_and_deleted_records(sdk_sandbox, http):
     deleted_params.add(GetDeletedRecordsParam.type, "recycle")
     deleted = _ok(RecordOperations("Vendors").get_deleted_records(deleted_params)).get_data()
     assert victim in {str(item.get_id()) for item in deleted}
+
+
+def test_bulk_read_job_created_polled_and_downloaded(sdk_sandbox, http):
+    condition = bulk_read.Criteria()
+    field = MinifiedField()
+    field.set_api_name("Modified_Time")
+    condition.set_field(field)
+    condition.set_comparator(Choice("greater_equal"))
+    condition.set_value("2024-06-01T00:00:00+00:00")
+    criteria = bulk_read.Criteria()
+    criteria.set_group_operator(Choice("and"))
+    criteria.set_group([condition])
+    module = MinifiedModule()
+    module.set_api_name("Accounts")
+    query = bulk_read.Query()
+    query.set_module(module)
+    query.set_fields(["Account_Name", "Modified_Time"])
+    query.set_criteria(criteria)
+    body = bulk_read.BodyWrapper()
+    body.set_query(query)
+    body.set_file_type("csv")
+    operations = bulk_read.BulkReadOperations()
+    created = _ok(operations.create_bulk_read_job(body), 201).get_data()[0]
+    assert created.get_code().get_value() == "ADDED_SUCCESSFULLY"
+    job_id = int(created.get_details()["id"])
+    deadline = time.monotonic() + 10
+    while (job := _ok(operations.get_bulk_read_job_details(job_id)).get_data()[0]).get_state().get_value() != "COMPLETED":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert job.get_query().get_module().get_api_name() == "Accounts"
+    assert job.get_result().get_download_url() == f"/crm/bulk/v8/read/{job_id}/result"
+    file = _ok(operations.download_result(job_id)).get_file()
+    assert file.get_name() == f"{job_id}.zip"
+    with zipfile.ZipFile(io.BytesIO(file.get_stream().content)) as archive:  # the stream is the HTTP response
+        rows = list(csv.DictReader(io.TextIOWrapper(archive.open(f"{job_id}.csv"), encoding="utf-8")))
+    since = datetime.fromisoformat("2024-06-01T00:00:00+00:00")
+    expected = [record["id"] for record in http.get("/Accounts", params={
+        "fields": "Modified_Time", "sort_by": "id", "sort_order": "asc"}).json()["data"]
+        if datetime.fromisoformat(record["Modified_Time"]) >= since]
+    assert [row["id"] for row in rows] == expected and len(expected) == job.get_result().get_count()

@@ -1,54 +1,11 @@
 """Notifications: the Watch API's channels, and the callbacks every record change sends to them."""
 
 import datetime
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 from .conftest import assert_error
 
 CHANNEL = "1000000068001"
-
-
-class Receiver:
-    """A notify_url on loopback that keeps every callback it is sent."""
-
-    def __init__(self):
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/zoho/notify?src=crm"
-
-    def wait(self, count: int, timeout: float = 5.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.received) < count:
-            time.sleep(0.02)
-        return self.received
-
-    def quiet(self, seconds: float = 0.4) -> list[dict]:
-        time.sleep(seconds)
-        return self.received
-
-
-@pytest.fixture
-def receiver():
-    found = Receiver()
-    yield found
-    found.server.shutdown()
 
 
 def subscribe(crm, receiver, events=("Accounts.all",), **extra):

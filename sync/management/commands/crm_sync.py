@@ -11,7 +11,7 @@ from sync.management.options import add_module_arguments, configured_module
 from sync.models import RunStatus, SyncRun, Trigger
 
 RUN_FIELDS = ["status", "trigger", "added", "updated", "deleted", "skipped", "failed", "conflicts", "pushed",
-              "api_calls", "retries", "progress_done", "progress_total", "failure_reason"]
+              "api_calls", "retries", "credits", "progress_done", "progress_total", "failure_reason", "notes"]
 
 
 def run_json(run: SyncRun) -> dict:

@@ -1,0 +1,214 @@
+"""Bulk Read for large loads: the first pass over a CRM module (an initial load, or a full re-read once
+the records' signature changed) of more than `CRM_BULK_READ_THRESHOLD` records reads Bulk Read jobs'
+CSV files rather than 200-record pages, at 50 credits a job instead of a credit a page.
+
+A job is created, polled until it is done, and its zip streamed to a temporary file; the CSV is read row
+by row (never whole), each row converted to the record Get Records would have given (by the CRM's
+field metadata: numbers, booleans, lookups and owners as {"id": ...}), and applied through
+`incoming.apply_records` in transactions of `ROWS_PER_TRANSACTION` records. The cursor says which job and
+how many of its rows are applied, so a run that stops in the middle goes on with the same file; the
+modification cursor moves only once every job's records are applied, to the first job's start, so the
+ordinary sorted pass that follows catches what changed while the jobs ran. A job that fails, or a CRM
+that offers no Bulk Read, leaves the pass to Get Records, with the reason in the run's notes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import logging
+import tempfile
+import time
+import zipfile
+
+from django.conf import settings
+from django.utils import timezone
+
+from integration.crm.errors import CrmError
+
+from . import cursor
+from .adapters import CrmModuleRead
+from .context import RunContext
+from .incoming import apply_records
+
+log = logging.getLogger("sync")
+
+ROWS_PER_TRANSACTION = 2000  # a crash replays at most this many records
+JOB_PAGE = 200_000  # records per job (a job's `page`)
+POLL_SECONDS = (0.2, 0.5, 1, 2, 3, 5)  # between status reads, then the last one again
+MARGIN = datetime.timedelta(minutes=1)  # the sorted pass starts this much before the first job did
+BULK = "bulk"  # the cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso}
+LOOKUP_TYPES = {"lookup", "ownerlookup", "userlookup"}
+INTEGER_TYPES = {"integer", "bigint", "long"}
+NUMBER_TYPES = {"double", "currency", "percent", "decimal"}
+
+
+class BulkReadUnavailable(Exception):
+    """The pass cannot come from Bulk Read (a job failed, or the CRM refused one): use Get Records."""
+
+
+def wanted(total: int | None) -> bool:
+    return total is not None and total > settings.CRM_BULK_READ_THRESHOLD
+
+
+def read_all(ctx: RunContext, read: CrmModuleRead, state: dict, fields: list[str]) -> datetime.datetime:
+    """Apply every record of the module from Bulk Read jobs. Returns when the sorted pass that follows
+    should start. Raises BulkReadUnavailable."""
+    progress = dict(state.get(BULK) or {})
+    page = int(progress.get("page") or 1)
+    while True:
+        job_id, done = progress.get("job"), int(progress.get("done") or 0)
+        details = _job(ctx, job_id) if job_id else None
+        if details is None or details.get("state") not in ("COMPLETED", "ADDED", "QUEUED", "IN PROGRESS"):
+            details, done = _start(ctx, read, fields, page), 0
+            progress = {"job": details["id"], "page": page, "done": 0,
+                        "started": progress.get("started") or _created(details)}
+            state[BULK] = progress
+            ctx.save_cursor(read.crm_module, state)
+        details = _wait(ctx, progress["job"], details)
+        _apply_file(ctx, read, state, progress, fields, skip=done)
+        if not (details.get("result") or {}).get("more_records"):
+            break
+        page += 1
+        progress = {"page": page, "started": progress["started"]}
+        state[BULK] = progress
+    started = cursor.parse_time(progress["started"]) or timezone.now()
+    state.pop(BULK, None)
+    cursor.advance(state, cursor.MODIFIED, started - MARGIN, complete=False)
+    ctx.save_cursor(read.crm_module, state)
+    return started - MARGIN
+
+
+def _created(details: dict) -> str:
+    return cursor.iso(cursor.parse_time(details.get("created_time")) or timezone.now())
+
+
+def _job(ctx: RunContext, job_id: str) -> dict | None:
+    try:
+        return ctx.client.bulk_read_job(job_id)
+    except CrmError:
+        return None  # gone (results are kept for a day): start a new job
+
+
+def _start(ctx: RunContext, read: CrmModuleRead, fields: list[str], page: int) -> dict:
+    try:
+        return ctx.client.bulk_read_create(read.crm_module, fields=fields, cvid=read.view_id or None, page=page)
+    except CrmError as error:
+        raise BulkReadUnavailable(f"Zoho CRM did not start a Bulk Read job for {read.crm_module}: {error}") from error
+
+
+def _wait(ctx: RunContext, job_id: str, details: dict) -> dict:
+    """Poll the job until it is done; raise BulkReadUnavailable when it failed or took too long."""
+    deadline = time.monotonic() + settings.CRM_BULK_READ_TIMEOUT_SECONDS
+    polls = 0
+    while details.get("state") != "COMPLETED":
+        if details.get("state") == "FAILURE":
+            raise BulkReadUnavailable(f"The Bulk Read job {job_id} failed in Zoho CRM.")
+        if time.monotonic() > deadline:
+            raise BulkReadUnavailable(f"The Bulk Read job {job_id} was not done after "
+                                      f"{settings.CRM_BULK_READ_TIMEOUT_SECONDS} seconds.")
+        time.sleep(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)])
+        polls += 1
+        details = _job(ctx, job_id) or {"state": "FAILURE"}
+        ctx.heartbeat()
+    return details
+
+
+def _apply_file(ctx: RunContext, read: CrmModuleRead, state: dict, progress: dict, fields: list[str], *,
+                skip: int) -> None:
+    """Download the job's zip and apply its rows, a transaction of rows at a time, the count of rows
+    applied saved with each."""
+    with tempfile.TemporaryFile(prefix="bulk-read-") as download:
+        try:
+            ctx.client.bulk_read_download(progress["job"], download)
+        except CrmError as error:
+            raise BulkReadUnavailable(f"The Bulk Read result of {read.crm_module} could not be downloaded: "
+                                      f"{error}") from error
+        download.seek(0)
+        convert = RowConverter(ctx.crm_fields(read.crm_module))
+        done = skip
+        for rows in _chunks(_rows(download, read.crm_module), ROWS_PER_TRANSACTION, skip=skip):
+            records = [convert(row) for row in rows]
+            done += len(records)
+            progress["done"] = done
+            state[BULK] = dict(progress)
+            apply_records(ctx, read, records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
+            ctx.checkpoint()
+
+
+def _rows(download, module: str):
+    """The CSV's rows as dicts, read from the zip one at a time."""
+    try:
+        archive = zipfile.ZipFile(download)
+    except zipfile.BadZipFile as error:
+        raise BulkReadUnavailable(f"The Bulk Read result of {module} is not a zip file.") from error
+    with archive:
+        names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+        if len(names) != 1:
+            raise BulkReadUnavailable(f"The Bulk Read result of {module} holds {len(names)} CSV files, not one.")
+        with archive.open(names[0]) as member:
+            yield from csv.DictReader(io.TextIOWrapper(member, encoding="utf-8-sig", newline=""))
+
+
+def _chunks(rows, size: int, *, skip: int):
+    chunk = []
+    for index, row in enumerate(rows):
+        if index < skip:
+            continue
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class RowConverter:
+    """A Bulk Read CSV row -> the record Get Records gives: empty cells None, numbers and booleans typed,
+    lookups and owners ("Owner" or "Owner.id" columns) as {"id": ...}, multi-select lists split."""
+
+    def __init__(self, crm_fields: list[dict]):
+        self.types = {f.get("api_name"): f.get("data_type") or "" for f in crm_fields}
+        self._columns: dict[str, tuple[str, str]] = {}
+
+    def column(self, name: str) -> tuple[str, str]:
+        found = self._columns.get(name)
+        if found is None:
+            key = name[:-3] if name.endswith(".id") else name
+            kind = self.types.get(key, "")
+            if name.endswith(".id") or name in ("Owner", "Created_By", "Modified_By"):
+                kind = "lookup"
+            found = self._columns[name] = (key, kind)
+        return found
+
+    def __call__(self, row: dict) -> dict:
+        record = {}
+        for name, text in row.items():
+            if name is None:
+                continue  # a row longer than the header
+            key, kind = self.column(name)
+            record[key] = self.value(kind, text)
+        return record
+
+    @staticmethod
+    def value(kind: str, text):
+        if text is None or text == "":
+            return None
+        if kind in LOOKUP_TYPES:
+            return {"id": text}
+        if kind == "boolean":
+            return text.strip().lower() == "true"
+        if kind in INTEGER_TYPES:
+            try:
+                return int(text)
+            except ValueError:
+                return text  # the mapping says why it is not a number
+        if kind in NUMBER_TYPES:
+            try:
+                return float(text)
+            except ValueError:
+                return text
+        if kind == "multiselectpicklist":
+            return [part for part in text.split(";") if part]
+        return text
