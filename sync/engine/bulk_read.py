@@ -18,7 +18,9 @@ import csv
 import datetime
 import io
 import logging
+import queue
 import tempfile
+import threading
 import time
 import zipfile
 
@@ -36,7 +38,7 @@ log = logging.getLogger("sync")
 
 ROWS_PER_TRANSACTION = 2000  # a crash replays at most this many records
 JOB_PAGE = 200_000  # records per job (a job's `page`)
-POLL_SECONDS = (0.2, 0.5, 1, 2, 3, 5)  # between status reads, then the last one again
+POLL_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.5, 3, 5)  # between status reads, then the last one again
 MARGIN = datetime.timedelta(minutes=1)  # the sorted pass starts this much before the first job did
 BULK = "bulk"  # the cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso}
 LOOKUP_TYPES = {"lookup", "ownerlookup", "userlookup"}
@@ -50,6 +52,16 @@ class BulkReadUnavailable(Exception):
 
 def wanted(total: int | None) -> bool:
     return total is not None and total > settings.CRM_BULK_READ_THRESHOLD
+
+
+def start_early(ctx: RunContext, read: CrmModuleRead, state: dict, fields: list[str]) -> None:
+    """Start the module's first job now, to be ready when its turn comes (while the modules before it
+    are applied); read_all takes it up from the cursor."""
+    if (state.get(BULK) or {}).get("job"):
+        return
+    details = _start(ctx, read, fields, 1)
+    state[BULK] = {"job": details["id"], "page": 1, "done": 0, "started": _created(details)}
+    ctx.save_cursor(read.crm_module, state)
 
 
 def read_all(ctx: RunContext, read: CrmModuleRead, state: dict, fields: list[str]) -> datetime.datetime:
@@ -128,13 +140,60 @@ def _apply_file(ctx: RunContext, read: CrmModuleRead, state: dict, progress: dic
         download.seek(0)
         convert = RowConverter(ctx.crm_fields(read.crm_module))
         done = skip
-        for rows in _chunks(_rows(download, read.crm_module), ROWS_PER_TRANSACTION, skip=skip):
-            records = [convert(row) for row in rows]
+        chunks = (list(map(convert, rows)) for rows in _chunks(_rows(download, read.crm_module),
+                                                                ROWS_PER_TRANSACTION, skip=skip))
+        for records in ReadAhead(chunks):
             done += len(records)
             progress["done"] = done
             state[BULK] = dict(progress)
             apply_records(ctx, read, records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
             ctx.checkpoint()
+
+
+class ReadAhead:
+    """The chunks of a generator made in a thread, one ahead: the CSV is read and converted while the
+    previous chunk is written (the thread's work fills the time the database takes). Its errors reach
+    the caller; leaving early stops it."""
+
+    _END = object()
+
+    def __init__(self, chunks):
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fill, args=(chunks,), daemon=True)
+        self._thread.start()
+
+    def _fill(self, chunks) -> None:
+        try:
+            for chunk in chunks:
+                if not self._put(chunk):
+                    return
+            self._put(self._END)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            self._put(error)
+
+    def _put(self, item) -> bool:
+        """Hand one item over, unless the caller has left (then False)."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=5)
 
 
 def _rows(download, module: str):

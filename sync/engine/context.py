@@ -66,8 +66,8 @@ class RunContext:
         self.push_failed = 0  # records the CRM refused in this run's pushes
         self.fields_answered: set[str] = set()  # CRM modules whose records came with every field asked for
         self.yield_at: float | None = None  # (monotonic) when a worker's run gives its place back
-        tables = {RecordLink._meta.db_table} | {a.model._meta.db_table for a in adapters_for(self.config)}
-        self.growth = TableGrowth(tables)
+        self.counted: dict[str, int | None] = {}  # records a CRM module's full pass will read, counted early
+        self.growth = TableGrowth({RecordLink} | {a.model for a in adapters_for(self.config)})
         self._crm_fields: dict[str, list[dict]] = {}
         self._specs: dict[str, list[FieldSpec]] = {}
         self._unlinked: dict[str, bool] = {}

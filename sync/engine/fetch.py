@@ -48,6 +48,24 @@ def signature(ctx: RunContext, read: CrmModuleRead) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def start_bulk_reads(ctx: RunContext, reads: list[CrmModuleRead]) -> None:
+    """Before the first module is fetched: the Bulk Read jobs of the modules that will need one, started
+    together (the CRM prepares the later modules' files while the first is applied)."""
+    for read in reads:
+        state, current = ctx.state(read.crm_module), signature(ctx, read)
+        if state.get("signature") != current:
+            state = cursor.start_over(state, current)  # (what fetch() would do first)
+        elif cursor.parse_time(state.get(cursor.MODIFIED)):
+            continue  # an incremental pass: Get Records
+        total = _count(ctx, read.crm_module, read.view_id)
+        ctx.counted[read.crm_module] = total
+        if bulk_read.wanted(total):
+            try:
+                bulk_read.start_early(ctx, read, state, ctx.fetch_fields(read))
+            except bulk_read.BulkReadUnavailable:
+                pass  # fetch() tries again, and says why when it falls back
+
+
 def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
     """The phase, for one CRM module."""
     module = read.crm_module
@@ -58,8 +76,10 @@ def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
     state.setdefault(cursor.DELETED, cursor.iso(ctx.run.started_at or timezone.now()))
     start = cursor.parse_time(state.get(cursor.MODIFIED))
     fields = ctx.fetch_fields(read)
-    if start is None and bulk_read.wanted(_count(ctx, module, read.view_id)):
-        start = _bulk(ctx, read, state, fields)
+    if start is None:
+        total = ctx.counted.pop(module) if module in ctx.counted else _count(ctx, module, read.view_id)
+        if bulk_read.wanted(total) or (state.get(bulk_read.BULK) or {}).get("job"):
+            start = _bulk(ctx, read, state, fields)
     since = cursor.since(state, cursor.MODIFIED)
     try:
         if read.view_id:

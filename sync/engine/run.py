@@ -48,6 +48,7 @@ def sync(ctx: RunContext) -> None:
     if config.erp_goes_first:
         for adapter in adapters_for(config):
             push.push(ctx, adapter, new_records=True, before_fetch=True)
+    fetch.start_bulk_reads(ctx, reads)
     for read in reads:
         fetch.fetch(ctx, read)
     ctx.growth.fetch_done()
