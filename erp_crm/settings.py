@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -124,6 +125,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Two queues: "sync" holds module runs (many, some long), "celery" everything else (beat's tick, pushes of
+# saved records, notifications, metrics), so the quick tasks never wait behind a queue of runs. A worker
+# consumes both unless told otherwise (-Q sync, -Q celery); a run that has worked a while goes to the back
+# of "sync" (CRM_RUN_SLICE_SECONDS), so no organization waits for another's long first load.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("sync"))
+CELERY_TASK_ROUTES = {"sync.tasks.sync_module": {"queue": "sync"}}
 # The beat schedule lives here, in one place: every periodic task of every app.
 CELERY_BEAT_SCHEDULE: dict = {
     "mark-overdue-invoices": {"task": "customers.tasks.mark_overdue_all", "schedule": 3600.0},

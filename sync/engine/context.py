@@ -85,6 +85,12 @@ class RunContext:
             self._crm_fields[module] = self.client.fields(module)
         return self._crm_fields[module]
 
+    def has_erp_id_field(self, module: str) -> bool:
+        """Whether the CRM module has our ERP id field: known from the field metadata read this run (by
+        the mapping check), without a call of its own."""
+        fields = self._crm_fields.get(module)
+        return fields is not None and any(f.get("api_name") == erp_id.FIELD for f in fields)
+
     def remember_crm_fields(self, module: str, fields: list[dict]) -> None:
         """Field metadata read for another purpose this run: no second read."""
         self._crm_fields[module] = fields
@@ -119,8 +125,8 @@ class RunContext:
             names.append("Account_Name")
         for adapter in read.adapters:
             names += [spec.crm_field for spec in self.specs(adapter)]
-        if self.state(read.crm_module).get("erp_id_field") == erp_id.FIELD:
-            names.append(erp_id.FIELD)  # to recognise our own pushed records
+        if self.state(read.crm_module).get("erp_id_field") == erp_id.FIELD or self.has_erp_id_field(read.crm_module):
+            names.append(erp_id.FIELD)  # to recognise our own pushed records (also those of an earlier connection)
         return list(dict.fromkeys(names))
 
     # --- the cursor ---------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ def _fields(ctx: RunContext, module: str, *, fresh: bool) -> list[dict]:
                                                defaults={"fields": fields, "read_at": timezone.now()})
         ctx.remember_crm_fields(module, fields)
         return fields
+    ctx.remember_crm_fields(module, cache.fields)
     return cache.fields
 
 

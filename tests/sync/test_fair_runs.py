@@ -77,3 +77,12 @@ def test_a_crm_answering_errors_is_waited_for_without_holding_the_worker(connect
 
     assert run.status == "succeeded" and run.retries >= 3
     assert set(links_of(connection, "Vendors")) == set(Crm(sandbox).records("Vendors", ["Vendor_Name"]))
+
+
+def test_runs_have_a_queue_of_their_own_and_a_worker_consumes_both_queues(celery_worker):
+    from erp_crm.celery import app
+
+    route = app.amqp.router.route({}, "sync.tasks.sync_module", args=(1,), kwargs={})
+    assert route["queue"].name == "sync"
+    assert app.amqp.router.route({}, "sync.tasks.tick", args=(), kwargs={})["queue"].name == "celery"
+    assert {q.name for q in celery_worker.consumer.task_consumer.queues} == {"celery", "sync"}

@@ -360,6 +360,8 @@ def test_a_save_reaches_the_crm_through_a_real_worker(connection, sandbox, setti
     while time.monotonic() < deadline and sandbox.get_record("Accounts", crm_id).get("Phone") != "+1 555 0999":
         time.sleep(0.2)
     assert sandbox.get_record("Accounts", crm_id)["Phone"] == "+1 555 0999"
+    while time.monotonic() < deadline and SyncRun.objects.filter(trigger="save", status__in=("queued", "running")).exists():
+        time.sleep(0.1)  # the CRM has the change a moment before the run is recorded as finished
     assert SyncRun.objects.get(trigger="save").status == "succeeded"
 
 
