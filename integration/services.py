@@ -24,7 +24,7 @@ from .models import (
     FieldMapping,
     ModuleConfig,
 )
-from .signals import connection_changed, module_configured, sync_requested
+from .signals import connection_changed, module_configured, preview_requested, sync_requested
 
 EDITION_RANK = {"free": 0, "standard": 1, "starter": 1, "professional": 2, "enterprise": 3, "zohoone": 3,
                 "ultimate": 4, "crmplus": 4}
@@ -274,16 +274,19 @@ def module_config_for(*, connection: CrmConnection, module: str) -> ModuleConfig
 
 
 @transaction.atomic
-def module_config_save(*, form, user, sync_now: bool) -> ModuleConfig:
+def module_config_save(*, form, user, sync_now: bool, preview: bool = False) -> ModuleConfig:
     """Save a valid ModuleConfigForm: the configuration and its mapping; with sync_now, ask for the first
-    (or next) sync."""
+    (or next) sync; with preview, ask what the first sync would do (a module configured for the first
+    time then waits, not configured, until the admin confirms it from the preview)."""
     first_time = not form.instance.configured
     module_config = form.save(commit=False)
-    module_config.configured = True
+    module_config.configured = not (preview and first_time)
     module_config.configured_at = timezone.now()
     module_config.configured_by = user
     module_config.broken_mapping = []  # the next run checks the mapping afresh
-    if not sync_now and module_config.next_run_at is None:
+    if preview and first_time:
+        module_config.next_run_at = None
+    elif not sync_now and module_config.next_run_at is None:
         # Save and Sync Later: the first sync comes with the schedule, or with Instant Sync.
         module_config.schedule_next()
     elif module_config.next_run_at and module_config.next_run_at > timezone.now() + datetime.timedelta(
@@ -296,11 +299,29 @@ def module_config_save(*, form, user, sync_now: bool) -> ModuleConfig:
     for mapping in mappings:
         mapping.module_config = module_config
     FieldMapping.objects.bulk_create(mappings)
-    transaction.on_commit(lambda: module_configured.send(sender=ModuleConfig, module_config=module_config))
+    if module_config.configured:
+        transaction.on_commit(lambda: module_configured.send(sender=ModuleConfig, module_config=module_config))
+    if preview:
+        # Now rather than on commit: the page (or command) that asked shows the preview next; a large one
+        # goes to the background on commit by itself.
+        preview_requested.send(sender=ModuleConfig, module_config=module_config)
     if sync_now:
         trigger = "initial" if first_time else "instant"
         transaction.on_commit(lambda: sync_requested.send(
             sender=ModuleConfig, module_config=module_config, trigger=trigger, user=user))
+    return module_config
+
+
+def module_config_confirm(*, module_config: ModuleConfig, user) -> ModuleConfig:
+    """A configuration saved for a preview, confirmed from it: configured from now, and its first sync asked."""
+    first_time = not module_config.configured
+    module_config.configured = True
+    module_config.configured_at = timezone.now()
+    module_config.configured_by = user
+    module_config.save(update_fields=["configured", "configured_at", "configured_by"])
+    transaction.on_commit(lambda: module_configured.send(sender=ModuleConfig, module_config=module_config))
+    transaction.on_commit(lambda: sync_requested.send(sender=ModuleConfig, module_config=module_config,
+                                                      trigger="initial" if first_time else "instant", user=user))
     return module_config
 
 

@@ -9,3 +9,6 @@ sync_requested = Signal()
 # connection enabled or disabled (kwargs connection). The sync keeps its CRM notification channel in line.
 module_configured = Signal()
 connection_changed = Signal()
+
+# Sent when an admin asks what a module's first sync would do ("Preview"): kwargs module_config.
+preview_requested = Signal()

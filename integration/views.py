@@ -252,6 +252,9 @@ def configure_module(request: HttpRequest, module: str) -> HttpResponse:
                             metadata=metadata)
     if posted and form.is_valid():
         sync_now = request.POST["save"] == "sync"
+        if request.POST["save"] == "preview":
+            services.module_config_save(form=form, user=request.user, sync_now=False, preview=True)
+            return redirect("sync:preview", module=module)
         services.module_config_save(form=form, user=request.user, sync_now=sync_now)
         if sync_now:
             messages.success(request, f"{MODULE_LABELS[module]} saved; the sync is queued.")

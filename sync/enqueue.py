@@ -11,7 +11,7 @@ from django.db import transaction
 
 from integration.models import ModuleConfig
 
-from . import notifications, services, tasks
+from . import notifications, previews, services, tasks
 from .models import SyncRun
 
 
@@ -57,3 +57,8 @@ def save_push_request(*, module_config: ModuleConfig) -> bool:
 def notifications_refresh_request(*, connection_id: int) -> None:
     """Bring the connection's notification channel in line with what it syncs (in the background: a CRM call)."""
     transaction.on_commit(lambda: tasks.notifications_refresh.delay(connection_id))
+
+
+def preview_request(*, module_config: ModuleConfig):
+    """A preview of the module's first sync: now when it is small, in the background when it is large."""
+    return previews.start(module_config, background=lambda preview_id: tasks.preview_module.delay(preview_id))

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -309,3 +310,61 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.module or 'all'})"
+
+
+class PreviewStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Preview(models.Model):
+    """What a module's first sync would do, worked out without doing it: counts, samples, possible
+    duplicates. Shown while the configuration it was made for (`fingerprint`) stands."""
+
+    module_config = models.OneToOneField(ModuleConfig, on_delete=models.CASCADE, related_name="preview")
+    fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=PreviewStatus.choices, default=PreviewStatus.RUNNING)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    failure_reason = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"preview of {self.module_config} ({self.status})"
+
+
+class Decision(models.TextChoices):
+    PENDING = "pending", "Not decided"
+    ACCEPTED = "accepted", "Same party: link them"
+    REJECTED = "rejected", "Two parties: keep apart"
+
+
+class DuplicateSuggestion(models.Model):
+    """A CRM record the first sync would create although an unlinked ERP record looks like the same party.
+    An admin accepts (the first sync links them) or rejects (they are made apart); the decision stays."""
+
+    module_config = models.ForeignKey(ModuleConfig, on_delete=models.CASCADE, related_name="duplicate_suggestions")
+    crm_module = models.CharField(max_length=40)
+    crm_id = models.CharField(max_length=40)
+    crm_label = models.CharField(max_length=255)
+    erp_model = models.CharField(max_length=40, choices=ErpModel.choices)
+    erp_id = models.BigIntegerField()
+    erp_label = models.CharField(max_length=255)
+    score = models.FloatField()
+    agree = models.JSONField(default=list, blank=True)  # what agrees: "name", "legal form", "email", "SKU"
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [models.UniqueConstraint(fields=["module_config", "crm_module", "crm_id"],
+                                               name="one_suggestion_per_crm_record")]
+
+    def __str__(self):
+        return f"{self.crm_label} ~ {self.erp_label} ({self.score:.0f})"

@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from customers.models import ContactPerson, Customer, Invoice
 from integration.models import ConnectionStatus, Direction, ErpModel, ModuleConfig
-from integration.signals import connection_changed, module_configured, sync_requested
+from integration.signals import connection_changed, module_configured, preview_requested, sync_requested
 from items.models import Item
 from vendors.models import Vendor
 
@@ -19,6 +19,11 @@ from .models import RecordLink
 @receiver(sync_requested)
 def queue_requested_sync(sender, *, module_config, trigger, user=None, **kwargs):
     return enqueue.sync_now(module_config=module_config, trigger=trigger)[0]
+
+
+@receiver(preview_requested)
+def start_preview(sender, *, module_config, **kwargs):
+    return enqueue.preview_request(module_config=module_config)
 
 
 @receiver(post_save, sender=Invoice)

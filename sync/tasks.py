@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from integration.models import ConnectionStatus, CrmConnection, ModuleConfig, SyncModule
 
-from . import alerts, metrics, notifications, services
+from . import alerts, metrics, notifications, previews, services
 from .engine import run as engine
 from .engine import slot
 from .models import RunStatus, SyncRun, Trigger
@@ -159,3 +159,10 @@ def notifications_refresh(connection_id: int) -> str:
         return "gone"
     channel = notifications.channel_refresh(connection=connection)
     return "off" if channel is None else ("trouble" if channel.problem else "live")
+
+
+@shared_task(acks_late=True, time_limit=RUN_TIME_LIMIT, autoretry_for=(OperationalError,), retry_backoff=5,
+             max_retries=5)
+def preview_module(preview_id: int) -> str:
+    """Work out a large module's preview (see previews.run)."""
+    return previews.run(preview_id).status

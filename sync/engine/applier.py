@@ -121,7 +121,7 @@ def _sort(scope: AdapterRun, rows: PageRows, actions: list[Action], counts: Coun
             if action.kind == Kind.SKIP and action.retire is not None:
                 page.retired.append((action.retire, action.retire_record))
             continue
-        item = _prepare(scope, rows, action, now, deferred_push)
+        item = prepare(scope, rows, action, now, deferred_push)
         if isinstance(item, SyncIssue):
             counts.failed += 1
             page.issues.append(item)
@@ -156,7 +156,9 @@ def _write_all(scope: AdapterRun, page: _Sorted, now) -> Counts:
     return written
 
 
-def _prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_push: bool):
+def prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_push: bool):
+    """An action's ERP object with its changes set and validated (not saved), and its link; or the SyncIssue
+    of a record the ERP refuses."""
     adapter = scope.adapter
     creating = action.kind == Kind.CREATE
     obj = adapter.new(scope.organization) if creating else rows.objects[action.erp_id]

@@ -17,7 +17,7 @@ from django.utils import timezone
 from integration.crm.client import CrmClient
 from integration.models import FieldMapping, ModuleConfig
 
-from ..models import RecordLink, SyncRun
+from ..models import Decision, DuplicateSuggestion, RecordLink, SyncRun
 from . import cursor, erp_id
 from .adapters import Adapter, CrmModuleRead, adapters_for, linked_subquery
 from .bulk import TableGrowth
@@ -40,6 +40,7 @@ class AdapterRun:
     client: object | None = None  # the run's CrmClient: its call and retry counts go with the progress
     # CRM user id -> ERP user id, for the users the connection matched by email: record owners.
     owners: dict[str, int] = field(default_factory=dict)
+    has_decisions: bool = False  # an admin decided on possible duplicates of this module: pages look them up
 
     @property
     def connection(self):
@@ -116,7 +117,12 @@ class RunContext:
 
         return AdapterRun(run=self.run, config=self.config, adapter=adapter, specs=self.specs(adapter),
                           may_have_duplicates=may_have_duplicates, client=self.client,
-                          owners=self.owners.by_crm_user())
+                          owners=self.owners.by_crm_user(), has_decisions=self.has_decisions)
+
+    @cached_property
+    def has_decisions(self) -> bool:
+        """Whether an admin decided on possible duplicates of this module (once per run)."""
+        return DuplicateSuggestion.objects.filter(module_config=self.config).exclude(decision=Decision.PENDING).exists()
 
     def fetch_fields(self, read: CrmModuleRead) -> list[str]:
         """The CRM fields a read asks for: the mapped ones and what the engine itself needs."""

@@ -37,9 +37,10 @@ def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[s
     )
 
 
-def _route(ctx: RunContext, read: CrmModuleRead, records: list[dict]):
+def route(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, planned: dict[str, int] | None = None):
     """Records per adapter: a contact with a synced account becomes a contact person, one without an
     individual customer (when orphans are included; else a contact person that is skipped, saying why).
+    `planned` adds accounts a preview would link (CRM account id -> ERP customer id, or a stand-in).
     Returns (adapter name -> (adapter, records), CRM account id -> ERP customer id)."""
     groups: dict[str, tuple[Adapter, list[dict]]] = {a.name: (a, []) for a in read.adapters}
     if not read.routes_by_account:
@@ -47,6 +48,8 @@ def _route(ctx: RunContext, read: CrmModuleRead, records: list[dict]):
         return groups, {}
     accounts = {_lookup_id(r.get("Account_Name")) for r in records} - {None}
     parents = parents_for(connection=ctx.connection, account_ids=accounts)
+    if planned:
+        parents.update({account: planned[account] for account in accounts if account in planned})
     individuals = _pushed_individuals(ctx, read, records)
     for record in records:
         if _lookup_id(record.get("Account_Name")) in parents:
@@ -74,7 +77,7 @@ def apply_records(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, 
     total = Counts()
     with transaction.atomic():
         relaxed_commit()
-        groups, parents = _route(ctx, read, records)
+        groups, parents = route(ctx, read, records)
         for adapter, rows in groups.values():
             if not rows:
                 continue

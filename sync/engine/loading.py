@@ -11,7 +11,7 @@ from django.db.models.functions import Lower, Trim
 from customers.models import ContactPerson
 from integration.models import ErpModel
 
-from ..models import RecordLink
+from ..models import Decision, DuplicateSuggestion, RecordLink
 from . import planner
 from .adapters import linked_subquery
 from .context import AdapterRun
@@ -75,6 +75,7 @@ def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, P
     unlinked = [record for record in incoming if record.crm_id not in rows.links and not record.errors]
     unlinked_rows = queryset.exclude(linked_subquery(connection=connection, adapter=adapter))
     _load_own(scope, data, rows, unlinked, unlinked_rows)
+    _load_decisions(scope, data, rows, unlinked, unlinked_rows)
     _load_candidates(scope, data, rows, unlinked, unlinked_rows)
     _load_unique(scope, data, rows, incoming, queryset)
     if adapter.has_parent:
@@ -91,6 +92,27 @@ def _load_own(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], 
         for obj in unlinked_rows.filter(pk__in=refs):
             rows.add(scope, data, obj)
             data.own.add(obj.pk)
+
+
+def _load_decisions(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], unlinked_rows) -> None:
+    """An admin's decisions on possible duplicates among this page's new records: the accepted ERP records
+    (still unlinked) to link to, the rejected pairs to keep apart."""
+    if not unlinked or not scope.has_decisions:
+        return
+    decided = DuplicateSuggestion.objects.filter(
+        module_config=scope.config, crm_module=scope.adapter.crm_module, erp_model=scope.adapter.erp_model,
+        crm_id__in=[record.crm_id for record in unlinked], decision__in=(Decision.ACCEPTED, Decision.REJECTED))
+    accepted = {}
+    for suggestion in decided:
+        if suggestion.decision == Decision.ACCEPTED:
+            accepted[suggestion.crm_id] = suggestion.erp_id
+        else:
+            data.rejected.add((suggestion.crm_id, suggestion.erp_id))
+    if accepted:
+        for obj in unlinked_rows.filter(pk__in=set(accepted.values())):
+            if obj.pk not in data.rows:
+                rows.add(scope, data, obj)
+        data.accepted = {crm_id: erp_id for crm_id, erp_id in accepted.items() if erp_id in data.rows}
 
 
 def _load_candidates(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], unlinked_rows) -> None:

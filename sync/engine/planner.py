@@ -90,6 +90,7 @@ class Action:
     retire: LinkState | None = None  # a link this CRM record leaves (its ERP record changed kind or is gone)
     retire_record: bool = False  # ... and that ERP record goes with it (when it came from the CRM)
     deactivate: bool = False  # deletions: keep the ERP record, inactive
+    how: str = ""  # why an unlinked record links or is made: "erp id", "duplicate rule", "suggestion", "clone"
 
 
 @dataclass
@@ -113,6 +114,11 @@ class PlanInput:
     has_parent: bool = False  # contact persons
     parents_with_primary: set[int] = field(default_factory=set)
     own: set[int] = field(default_factory=set)  # unlinked ERP ids named by incoming erp_ref
+    # An admin's decisions on possible duplicates: crm_id -> the ERP id to link to (accepted), and the
+    # (crm_id, ERP id) pairs that are two parties (rejected: made apart even when the names are the same).
+    accepted: dict[str, int] = field(default_factory=dict)
+    rejected: set[tuple[str, int]] = field(default_factory=set)
+    links_taken: set[int] = field(default_factory=set)  # (plan's own) ERP records an accepted suggestion took
 
 
 def normalise(value) -> str:
@@ -181,7 +187,7 @@ def _label(row: ErpRow) -> str:
 
 def plan(data: PlanInput) -> list[Action]:
     """One action per incoming record, in order. Pure: `data` is not modified."""
-    data = replace(data, own=set(data.own))  # claimed as records come back; the caller's set stays
+    data = replace(data, own=set(data.own), links_taken=set())  # claimed as records come back
     candidates = {key: list(ids) for key, ids in data.candidates.items()}
     unique_taken = dict(data.unique_taken)
     with_primary = set(data.parents_with_primary)
@@ -261,22 +267,28 @@ def _plan_unlinked(data: PlanInput, record: Incoming, candidates, unique_taken, 
     snapshot = {**record.values, **_meta(data, record)}
     if record.erp_ref is not None and record.erp_ref in data.own:
         data.own.discard(record.erp_ref)
-        return _link_to(data, record, record.erp_ref, snapshot, unique_taken)
+        return _how(_link_to(data, record, record.erp_ref, snapshot, unique_taken), "erp id")
+    accepted = data.accepted.get(record.crm_id)
+    if accepted is not None and accepted in data.rows and accepted not in data.links_taken:
+        data.links_taken.add(accepted)
+        _forget_candidate(candidates, accepted)
+        return _how(_link_to(data, record, accepted, snapshot, unique_taken), "suggestion")
     key = normalise(duplicate_text(data, record.values)) if data.duplicate_field is not None else ""
-    found = candidates.get(key) if key else None
+    found = [c for c in candidates.get(key) or () if (record.crm_id, c) not in data.rejected] if key else []
     if found:
         match = found[0]
         if data.duplicate_action == "skip":
             return _skip_duplicate(data, record, match)
         if data.duplicate_action == "overwrite":
-            found.remove(match)
+            candidates[key].remove(match)
             action = _link_to(data, record, match, snapshot, unique_taken)
             existing = data.rows.get(match)
             if action.kind != Kind.ERROR and data.has_parent and existing is not None \
                     and existing.parent_id != record.parent_erp_id:
                 action.parent_id = record.parent_erp_id
-            return action
-    action = Action(kind=Kind.CREATE, crm_id=record.crm_id, erp_changes=dict(record.values), snapshot=snapshot)
+            return _how(action, "duplicate rule")
+    action = Action(kind=Kind.CREATE, crm_id=record.crm_id, erp_changes=dict(record.values), snapshot=snapshot,
+                    how="clone" if found else "")
     if _unique_clash(data, action.erp_changes, None, unique_taken, action):
         return action
     if data.has_parent:
@@ -284,6 +296,17 @@ def _plan_unlinked(data: PlanInput, record: Incoming, candidates, unique_taken, 
         action.make_primary = record.parent_erp_id not in with_primary
         with_primary.add(record.parent_erp_id)
     return action
+
+
+def _how(action: Action, how: str) -> Action:
+    action.how = how
+    return action
+
+
+def _forget_candidate(candidates: dict[str, list[int]], erp_id: int) -> None:
+    for ids in candidates.values():
+        if erp_id in ids:
+            ids.remove(erp_id)
 
 
 def _link_to(data: PlanInput, record: Incoming, erp_id: int, snapshot: dict, unique_taken) -> Action:

@@ -28,7 +28,7 @@ from integration.crm.client import CrmClient
 from integration.models import ModuleConfig
 
 from .. import alerts, credits
-from ..models import EVENT_TRIGGERS, RunStatus, SyncRun, Trigger
+from ..models import EVENT_TRIGGERS, Decision, DuplicateSuggestion, RunStatus, SyncRun, Trigger
 from . import open_issues
 
 log = logging.getLogger("sync")
@@ -248,10 +248,22 @@ def give_back(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, 
     return run
 
 
+def _decisions_honoured(run: SyncRun) -> None:
+    """The duplicate decisions a full run applied say which run (the preview page lists them)."""
+    if run.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) or run.trigger in EVENT_TRIGGERS:
+        return
+    used = DuplicateSuggestion.objects.filter(module_config_id=run.module_config_id, used_by__isnull=True).exclude(
+        decision=Decision.PENDING).update(used_by=run)
+    if used:
+        note = f"{used} possible duplicate{'s' if used != 1 else ''} decided before the sync: applied."
+        SyncRun.objects.filter(pk=run.pk).update(notes=f"{run.notes}\n{note}".strip())
+
+
 def _follow_up(run: SyncRun) -> None:
     """The open issues and alerts a finished run opens or closes; their trouble never undoes the run."""
     try:
         open_issues.track(run)
         alerts.after_run(run)
+        _decisions_honoured(run)
     except Exception:  # noqa: BLE001 - the run is recorded; the log has what went wrong after it
         log.exception("follow-up of run %s failed", run.pk)

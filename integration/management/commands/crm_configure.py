@@ -1,6 +1,8 @@
 import json
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from integration import selectors, services
 from integration.crm.errors import CrmError
@@ -33,6 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--hold-over", type=int, help="… more than this many records at once (default 20)")
         parser.add_argument("--hold-over-percent", type=int, help="… and more than this %% of the linked records")
         parser.add_argument("--sync-now", action="store_true", help="Queue a sync after saving")
+        parser.add_argument("--preview", action="store_true",
+                            help="Save, then print what the first sync would do (a new module waits for "
+                                 "--sync-now to be configured)")
+        parser.add_argument("--json", action="store_true", help="With --preview: the preview as JSON")
 
     def handle(self, *args, **options):
         organization = organization_for_command(options["org"])
@@ -65,8 +71,39 @@ class Command(BaseCommand):
         if not form.is_valid():
             problems = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
             raise CommandError("The configuration was refused:\n  " + "\n  ".join(problems))
+        if options["preview"]:
+            with transaction.atomic():
+                module_config = services.module_config_save(form=form, user=None, sync_now=False, preview=True)
+            self.write_preview(module_config, as_json=options["json"])
+            return
         module_config = services.module_config_save(form=form, user=None, sync_now=options["sync_now"])
         self.stdout.write(json.dumps(services.module_config_json(module_config), indent=2))
+
+    def write_preview(self, module_config, *, as_json: bool) -> None:
+        """The preview the configuration asked for (sent as a signal; the sync answers it)."""
+        try:
+            found = ModuleConfig.objects.get(pk=module_config.pk).preview
+        except ObjectDoesNotExist:
+            raise CommandError("No preview was made.") from None
+        if found.status == "running":
+            self.stdout.write(f"The module is large ({found.progress_total} records): the preview runs in the "
+                              "background; its page shows it (Settings → Zoho Apps → the module → Preview).")
+            return
+        if found.status != "done":
+            raise CommandError(f"The preview failed: {found.failure_reason}")
+        suggestions = list(module_config.duplicate_suggestions.values("crm_id", "crm_label", "erp_id", "erp_label",
+                                                                      "score", "decision"))
+        if as_json:
+            self.stdout.write(json.dumps({"module": module_config.module, "preview": found.result,
+                                          "suggestions": suggestions}))
+            return
+        self.stdout.write(f"{found.result['records']} CRM records read; the first sync would:")
+        for kind, count in found.result["counts"].items():
+            if count:
+                self.stdout.write(f"  {kind.replace('_', ' ')}: {count}")
+        for s in suggestions:
+            self.stdout.write(f"  possible duplicate ({s['score']:.0f}): {s['crm_label']} ~ {s['erp_label']} "
+                              f"[{s['decision']}]")
 
     def add_mapping(self, data: dict, options: dict, module_config, metadata) -> None:
         """The mapping fields of `data`: the suggested pairs (--auto-map) or none, then the --map pairs."""
