@@ -27,6 +27,7 @@ class RecordLink(models.Model):
     crm_modified_time = models.DateTimeField(null=True, blank=True)
     synced_snapshot = models.JSONField(default=dict, blank=True)
     last_synced_at = models.DateTimeField(auto_now=True)
+    linked_at = models.DateTimeField(default=timezone.now)  # the record's timeline starts here
     # Set when the CRM record was deleted but the ERP record was kept (it has transactions, or came from
     # the ERP): the link stays as a tombstone so that a two-way sync does not push the record back.
     crm_deleted_at = models.DateTimeField(null=True, blank=True)
@@ -368,3 +369,23 @@ class DuplicateSuggestion(models.Model):
 
     def __str__(self):
         return f"{self.crm_label} ~ {self.erp_label} ({self.score:.0f})"
+
+
+class TimelineEntry(models.Model):
+    """One change the sync made to an ERP record or sent from it: the record's Sync tab. Only changes after
+    the first link are written (a first load writes none: its link says when), and beat prunes them after
+    CRM_TIMELINE_DAYS."""
+
+    erp_model = models.CharField(max_length=40, choices=ErpModel.choices)
+    erp_id = models.BigIntegerField()
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=10)  # "linked", "fetched" (CRM -> ERP), "pushed" (ERP -> CRM), "conflict"
+    changes = models.JSONField(default=list)  # [{"field", "old", "new"}] or, for a conflict, the CRM and ERP values
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["erp_model", "erp_id", "at"], name="timeline_record")]
+
+    def __str__(self):
+        return f"{self.kind} {self.erp_model} {self.erp_id} at {self.at:%Y-%m-%d %H:%M}"

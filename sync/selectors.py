@@ -8,7 +8,7 @@ from items.models import Item
 from organizations.listing import ListSpec
 from vendors.models import Vendor
 
-from .models import EVENT_TRIGGERS, RecordLink, SyncRun
+from .models import EVENT_TRIGGERS, OpenIssue, RecordLink, SyncRun, TimelineEntry
 
 HISTORY = ListSpec(
     search_fields=(),
@@ -123,3 +123,12 @@ def issues_shown(issues) -> list:
         issue.erp_url = erp_url(issue.erp_model, issue.erp_id) if exists else ""
         issue.edit_url = erp_url(issue.erp_model, issue.erp_id, page="edit") if exists and issue.from_erp else ""
     return issues
+
+
+def record_timeline(*, organization, erp_model: str, erp_id: int, limit: int = 100) -> dict:
+    """An ERP record's sync story for its page: the link, recent timeline entries, open issues."""
+    link = link_for(organization=organization, erp_model=erp_model, erp_id=erp_id)
+    entries = list(TimelineEntry.objects.filter(erp_model=erp_model, erp_id=erp_id).select_related("run")[:limit])
+    issues = list(OpenIssue.objects.filter(module_config__connection__organization=organization, erp_model=erp_model,
+                                           erp_id=erp_id, closed_at__isnull=True))
+    return {"link": link, "entries": entries, "issues": issues}

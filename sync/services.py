@@ -7,6 +7,9 @@ Sending the work to a worker is `enqueue`'s.
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +24,7 @@ from . import credits, notifications
 from .engine import run as engine
 from .engine import slot
 from .engine.adapters import MODELS
-from .models import IssueKind, Origin, RecordLink, RunStatus, SyncIssue, SyncRun
+from .models import IssueKind, Origin, RecordLink, RunStatus, SyncIssue, SyncRun, TimelineEntry
 
 
 def run_queue(*, module_config: ModuleConfig, trigger: str) -> tuple[SyncRun | None, bool, str]:
@@ -179,3 +182,10 @@ def integration_delete(*, connection, mode: str, notify=None) -> dict:
                     f"{_records(counts['kept'])} {'was' if counts['kept'] == 1 else 'were'} kept and {deleted}.",
         )
     return counts
+
+
+def timeline_prune(*, now=None, batch: int = 10_000) -> int:
+    """Timeline entries older than CRM_TIMELINE_DAYS go (at most `batch` a call: beat calls every minute)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.CRM_TIMELINE_DAYS)
+    ids = list(TimelineEntry.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:batch])
+    return TimelineEntry.objects.filter(pk__in=ids).delete()[0] if ids else 0

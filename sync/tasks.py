@@ -73,6 +73,7 @@ def tick() -> int:
         notifications_refresh.delay(connection_id)
     notifications.stale_changes_forget()
     alerts.check_all()
+    services.timeline_prune()
     due = CrmConnection.objects.filter(status=ConnectionStatus.ACTIVE, two_way_allowed=True,
                                        metrics_due_at__lte=timezone.now())
     # A paused customers module pauses its metrics: they stay due until it is resumed.

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ..flags import mark_linked
 from ..models import IssueKind, RecordLink, SyncIssue
-from . import planner
+from . import planner, timeline
 from .bulk import insert_rows, new_object, reserve_ids, update_rows
 from .context import AdapterRun
 from .deletions import retire_links
@@ -100,6 +100,8 @@ def apply_page(
     if page.retired:  # a record may have left one link for another in this page: the flag follows the new one
         mark_linked(scope.adapter.model, [item.obj.pk for item in page.prepared if item.obj.pk is not None], True)
     SyncIssue.objects.bulk_create(page.issues, batch_size=500)
+    timeline.write([entry for item in page.prepared if item.obj.pk is not None and item.action.kind != Kind.CREATE
+                    for entry in timeline.fetched(scope, data, item.action)])
     if report:
         record_progress(scope, page.counts, cursor=cursor, now=now)
     return page.counts

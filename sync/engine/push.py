@@ -21,7 +21,7 @@ from integration.models import ErpModel
 
 from ..flags import mark_linked
 from ..models import HeldDeletion, IssueKind, RecordLink, SyncIssue
-from . import erp_id, planner
+from . import erp_id, planner, timeline
 from .adapters import Adapter, linked_subquery
 from .bulk import update_rows
 from .context import AdapterRun, RunContext
@@ -138,6 +138,7 @@ class _Written:
     rows: list = field(default_factory=list)
     columns: set[str] = field(default_factory=lambda: {"updated_at"})
     links: list[RecordLink] = field(default_factory=list)
+    timeline: list = field(default_factory=list)
 
 
 def _push_changed(ctx: RunContext, adapter: Adapter, objects: list, *, against_crm: bool = False) -> None:
@@ -164,6 +165,7 @@ def _push_changed(ctx: RunContext, adapter: Adapter, objects: list, *, against_c
             update_rows(adapter.model, written.rows, sorted(written.columns))
         update_rows(RecordLink, written.links, ["synced_snapshot", "last_synced_at", "crm_modified_time"])
         SyncIssue.objects.bulk_create(written.issues)
+        timeline.write(written.timeline)
         record_progress(scope, written.counts, cursor=None, now=now)
 
 
@@ -224,6 +226,7 @@ def _settle_changed(ctx: RunContext, scope: AdapterRun, item: _Outgoing, written
     if result is not None:
         written.counts.pushed += 1
         link.crm_modified_time = parse_time(result.details.get("Modified_Time")) or link.crm_modified_time
+        written.timeline += timeline.pushed(scope, action, obj.pk)
     written.links.append(link)
 
 
