@@ -7,6 +7,7 @@ the database refuses becomes a SyncIssue and the rest of the page is still writt
 
 from __future__ import annotations
 
+import datetime
 import logging
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from .planner import Action, Kind, LinkState, PlanInput
 from .progress import Counts, issue_for, record_progress
 
 log = logging.getLogger("sync")
+PENDING_PUSH_OFFSET = datetime.timedelta(milliseconds=1)
 
 
 def _validation_message(error: ValidationError, model) -> str:
@@ -182,9 +184,13 @@ def prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_pus
     link.crm_deleted_at = None
     if not pending or link.pk is None:
         link.last_synced_at = now
+    if pending and link.pk is None:
+        # A new link whose ERP values win (items both ways): the push step finds the record edited
+        # after its sync (the link is stamped `now`), as it finds a linked record changed here.
+        fields.add("updated_at")
     if fields - {"crm_linked"}:
         fields.add("updated_at")
-        obj.updated_at = now
+        obj.updated_at = now + PENDING_PUSH_OFFSET if pending and link.pk is None else now
     return _Prepared(action=action, obj=obj, fields=fields, link=link, new_link=link.pk is None)
 
 

@@ -167,12 +167,12 @@ def _plan_unlinked(data: PlanInput, record: Incoming, candidates, unique_taken, 
     snapshot = {**record.values, **_meta(data, record)}
     if record.erp_ref is not None and record.erp_ref in data.own:
         data.own.discard(record.erp_ref)
-        return _how(_link_to(data, record, record.erp_ref, snapshot, unique_taken), "erp id")
+        return _how(_link_to(data, record, record.erp_ref, snapshot, unique_taken, by_order=True), "erp id")
     accepted = data.accepted.get(record.crm_id)
     if accepted is not None and accepted in data.rows and accepted not in data.links_taken:
         data.links_taken.add(accepted)
         _forget_candidate(candidates, accepted)
-        return _how(_link_to(data, record, accepted, snapshot, unique_taken), "suggestion")
+        return _how(_link_to(data, record, accepted, snapshot, unique_taken, by_order=True), "suggestion")
     key = normalise(duplicate_text(data, record.values)) if data.duplicate_field is not None else ""
     found = [c for c in candidates.get(key) or () if (record.crm_id, c) not in data.rejected] if key else []
     if found:
@@ -209,10 +209,19 @@ def _forget_candidate(candidates: dict[str, list[int]], erp_id: int) -> None:
             ids.remove(erp_id)
 
 
-def _link_to(data: PlanInput, record: Incoming, erp_id: int, snapshot: dict, unique_taken) -> Action:
-    """Link an unlinked ERP record and take the CRM's values where they differ."""
+def _link_to(data: PlanInput, record: Incoming, erp_id: int, snapshot: dict, unique_taken, *,
+             by_order: bool = False) -> Action:
+    """Link an unlinked ERP record and take the CRM's values where they differ (the duplicate rule's
+    Overwrite). `by_order`: a link the admin or our own id made, where the module's first side wins
+    (items both ways keep the ERP's values and send them to the CRM)."""
     existing = data.rows.get(erp_id)
     current = existing.values if existing else {}
+    if by_order and not data.crm_wins:
+        merged = merge(data.specs, {}, record.values, current, crm_wins=False)
+        action = Action(kind=Kind.LINK, crm_id=record.crm_id, erp_id=erp_id, erp_changes=merged.erp_changes,
+                        push=merged.push, snapshot={**snapshot, **merged.snapshot})
+        _unique_clash(data, action.erp_changes, erp_id, unique_taken, action)
+        return action
     changes = {k: v for k, v in record.values.items() if current.get(k, MISSING) != v}
     action = Action(kind=Kind.LINK, crm_id=record.crm_id, erp_id=erp_id, erp_changes=changes, snapshot=snapshot)
     _unique_clash(data, changes, erp_id, unique_taken, action)

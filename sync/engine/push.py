@@ -20,7 +20,7 @@ from integration.crm.errors import CrmInvalidData
 from integration.models import ErpModel
 
 from ..flags import mark_linked
-from ..models import HeldDeletion, IssueKind, RecordLink, SyncIssue
+from ..models import Decision, DuplicateSuggestion, HeldDeletion, IssueKind, RecordLink, SyncIssue
 from . import erp_id, planner, timeline
 from .adapters import Adapter, linked_subquery
 from .bulk import update_rows
@@ -63,7 +63,12 @@ def push(ctx: RunContext, adapter: Adapter, *, new_records: bool, before_fetch: 
         _push_changed(ctx, adapter, chunk, against_crm=against_crm)
     if not new_records:
         return
-    for chunk in _chunks(_new_records(ctx, adapter, queryset, window)):
+    fresh = _new_records(ctx, adapter, queryset, window)
+    if before_fetch:  # an ERP record an admin said is a CRM record's twin waits for the fetch to link it
+        fresh = fresh.exclude(Exists(DuplicateSuggestion.objects.filter(
+            module_config=config, erp_model=adapter.erp_model, erp_id=OuterRef("pk"), decision=Decision.ACCEPTED,
+            used_by__isnull=True)))
+    for chunk in _chunks(fresh):
         if before_fetch:
             chunk = _without_likely_duplicates(ctx, adapter, chunk)
         if chunk:

@@ -4,6 +4,7 @@ duplicates suggested, and the admin's decisions honoured by the first sync."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -12,9 +13,10 @@ from django.urls import reverse
 
 from customers.models import ContactPerson, Customer
 from integration.models import ModuleConfig
+from items.models import Item
 from sync import previews
 from sync.models import Decision, DuplicateSuggestion, RecordLink, SyncRun
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, ItemFactory
 from tests.integration.test_configure import form_data
 from tests.sandbox import crm_records, sandbox_client
 
@@ -124,6 +126,31 @@ def test_possible_duplicates_are_suggested_and_the_decisions_are_honoured_by_the
     assert {s.used_by_id for s in decided} == {run.pk} and "decided before the sync: applied" in run.notes
     page = admin.get(reverse("sync:preview", args=["customers"]))
     assert f"run {run.pk}" in page.text and actors.admin.username in page.text
+
+
+def test_items_both_ways_an_accepted_suggestion_keeps_the_erps_values_and_sends_them(connection, sandbox, actors,
+                                                                                      crm):
+    mine = ItemFactory(organization=actors.organization, name="Widget Pro 3000", sku="WP-3000", rate=Decimal("10.00"))
+    theirs = sandbox.create_record("Products", {"Product_Name": "WIDGET PRO-3000", "Product_Code": "WP3000",
+                                                "Unit_Price": 25})
+    config = configure(connection, "items", direction="both", duplicate_action="clone")
+    start(config)
+    suggestion = DuplicateSuggestion.objects.get(module_config=config, crm_id=theirs["id"])
+    assert suggestion.erp_id == mine.pk and "SKU" in suggestion.agree
+    actors.client_for(actors.admin).post(reverse("sync:preview_decide", args=["items"]),
+                                         {"decision": "accepted", "suggestion": suggestion.pk})
+
+    assert sync(config).status == "succeeded"
+
+    # Linked, not pushed as a second product before the fetch; the ERP goes first for items both ways.
+    assert links_of(connection, "Products")[theirs["id"]].erp_id == mine.pk
+    mine.refresh_from_db()
+    assert (mine.name, mine.sku, mine.rate) == ("Widget Pro 3000", "WP-3000", Decimal("10.00"))
+    products = crm.records("Products", ["Product_Name", "Product_Code", "Unit_Price"])
+    assert [p["id"] for p in products.values() if "widget" in p["Product_Name"].casefold()] == [theirs["id"]]
+    assert (products[theirs["id"]]["Product_Name"], products[theirs["id"]]["Product_Code"],
+            float(products[theirs["id"]]["Unit_Price"])) == ("Widget Pro 3000", "WP-3000", 10.0)
+    assert Item.objects.filter(organization=actors.organization, name__icontains="widget").count() == 1
 
 
 def test_accept_all_above_a_score_and_only_admins_decide(connection, sandbox, actors):
