@@ -4,13 +4,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint install bench clean
+.PHONY: demo test test-fast lint install lock bench clean
 
-$(STAMP): pyproject.toml
+# Installs the exact versions of requirements.lock (`make lock` writes it again from pyproject.toml).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --strip-extras --extra test --no-emit-index-url --no-emit-find-links \
+	    --output-file requirements.lock pyproject.toml
 
 install: $(STAMP)
 

@@ -299,7 +299,7 @@ def seed(sizes: Sizes) -> None:
             base_currency="USD",
         )
         member_create(
-            organization=organization, username=USERNAME, password="bench-password-1", role=Role.FINANCE
+            organization=organization, username=USERNAME, password="bench-password-1!x", role=Role.FINANCE
         )
         for model, rows, count in (
             (Customer, customer_rows, sizes.customers),

@@ -138,12 +138,15 @@ class Sandbox:
         self.faults: Counter = Counter()
 
     def _register_refresh_token(self) -> None:
+        """The configured refresh token is valid, and so are the access tokens it gave (a reset undoes a
+        revocation of it)."""
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO grants(token, kind, expires_at, revoked) VALUES (?, 'refresh', NULL, 0) "
                 "ON CONFLICT(token) DO UPDATE SET revoked = 0",
                 (self.refresh_token,),
             )
+            conn.execute("UPDATE grants SET revoked = 0 WHERE refresh = ? AND kind = 'access'", (self.refresh_token,))
 
     @property
     def offset(self) -> int:

@@ -9,7 +9,7 @@ from . import records
 from .api import json_body, module_of
 from .app import Reply, Sandbox
 from .errors import ApiError
-from .oauth import expire_access_tokens
+from .oauth import expire_access_tokens, issue_refresh_token
 from .schema import CREATABLE_TYPES, CURRENT_USER, USERS, parse_id
 
 
@@ -28,6 +28,10 @@ def config(sandbox: Sandbox, request) -> Reply:
 
 def expire_tokens(sandbox: Sandbox, request) -> Reply:
     return Reply(200, {"expired": expire_access_tokens(sandbox)})
+
+
+def refresh_tokens(sandbox: Sandbox, request) -> Reply:
+    return Reply(201, {"refresh_token": issue_refresh_token(sandbox)})
 
 
 def expire_page_tokens(sandbox: Sandbox, request) -> Reply:

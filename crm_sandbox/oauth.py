@@ -97,7 +97,7 @@ def token(sandbox: Sandbox, request) -> Reply:
             refresh = f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
             scope = row["scope"] or DEFAULT_SCOPE
             conn.execute("INSERT INTO grants(token, kind, scope) VALUES (?, 'refresh', ?)", (refresh, scope))
-        body = _access(sandbox, request, scope)
+        body = _access(sandbox, request, scope, refresh)
         body["refresh_token"] = refresh
         return Reply(200, body)
     if grant_type == "refresh_token":
@@ -105,26 +105,38 @@ def token(sandbox: Sandbox, request) -> Reply:
                                   (params.get("refresh_token", ""),))
         if not row:
             return Reply(200, {"error": "invalid_code"})
-        return Reply(200, _access(sandbox, request, row[0]["scope"] or DEFAULT_SCOPE))
+        return Reply(200, _access(sandbox, request, row[0]["scope"] or DEFAULT_SCOPE, row[0]["token"]))
     return Reply(200, {"error": "unsupported_grant_type"})
 
 
-def _access(sandbox: Sandbox, request, scope: str) -> dict:
+def _access(sandbox: Sandbox, request, scope: str, refresh: str) -> dict:
+    """A new access token issued from the refresh token `refresh` (it dies when that is revoked)."""
     access = f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
     lifetime = sandbox.config["access_token_lifetime"]
     with sandbox.store.transaction() as conn:
-        conn.execute("INSERT INTO grants(token, kind, expires_at) VALUES (?, 'access', ?)",
-                     (access, sandbox.now() + lifetime))
+        conn.execute("INSERT INTO grants(token, kind, expires_at, refresh) VALUES (?, 'access', ?, ?)",
+                     (access, sandbox.now() + lifetime, refresh))
     # api_domain is this sandbox, so clients that follow it (the official SDK does) stay here.
     return {"access_token": access, "scope": scope, "api_domain": request.base_url, "token_type": "Bearer",
             "expires_in": lifetime}
 
 
 def revoke(sandbox: Sandbox, request) -> Reply:
-    params = _params(request)
+    """A revoked refresh token gives no more access tokens, and those it gave stop working, as at Zoho."""
+    token = _params(request).get("token", "")
     with sandbox.store.transaction() as conn:
-        conn.execute("UPDATE grants SET revoked = 1 WHERE token = ? AND kind = 'refresh'", (params.get("token", ""),))
+        conn.execute("UPDATE grants SET revoked = 1 WHERE token = ? AND kind = 'refresh'", (token,))
+        conn.execute("UPDATE grants SET revoked = 1 WHERE refresh = ? AND kind = 'access'", (token,))
     return Reply(200, {"status": "success"})
+
+
+def issue_refresh_token(sandbox: Sandbox, scope: str = DEFAULT_SCOPE) -> str:
+    """A refresh token of its own, as a consent and a code grant give one (for a client that may revoke it
+    without taking the configured one from everybody else)."""
+    refresh = f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
+    with sandbox.store.transaction() as conn:
+        conn.execute("INSERT INTO grants(token, kind, scope) VALUES (?, 'refresh', ?)", (refresh, scope))
+    return refresh
 
 
 def expire_access_tokens(sandbox: Sandbox) -> int:
@@ -142,6 +154,7 @@ def check_access(sandbox: Sandbox, request) -> None:
     scheme, _, value = header.strip().partition(" ")
     if scheme != "Zoho-oauthtoken" or not value.strip():
         raise ApiError(401, "AUTHENTICATION_FAILURE", "Authentication failed")
-    row = sandbox.store.query("SELECT expires_at FROM grants WHERE token = ? AND kind = 'access'", (value.strip(),))
-    if not row or row[0]["expires_at"] <= sandbox.now():
+    row = sandbox.store.query("SELECT expires_at, revoked FROM grants WHERE token = ? AND kind = 'access'",
+                              (value.strip(),))
+    if not row or row[0]["revoked"] or row[0]["expires_at"] <= sandbox.now():
         raise ApiError(401, "INVALID_TOKEN", "invalid oauth token")

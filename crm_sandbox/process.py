@@ -181,5 +181,10 @@ class SandboxProcess:
                 self._access_token = json.loads(response.read())["access_token"]
         return self._access_token
 
+    def issue_refresh_token(self) -> str:
+        """A refresh token of its own (POST /__sandbox__/refresh-tokens), as connecting through the consent
+        page gives one: revoking it leaves the configured token working."""
+        return self._call("POST", "/__sandbox__/refresh-tokens", {})["refresh_token"]
+
     def auth_headers(self) -> dict:
         return {"Authorization": f"Zoho-oauthtoken {self.access_token()}"}

@@ -50,6 +50,7 @@ ROUTES = [
     ({"GET"}, r"/__sandbox__/health", control.health),
     ({"GET", "POST"}, r"/__sandbox__/config", control.config),
     ({"POST"}, r"/__sandbox__/expire-tokens", control.expire_tokens),
+    ({"POST"}, r"/__sandbox__/refresh-tokens", control.refresh_tokens),
     ({"POST"}, r"/__sandbox__/expire-page-tokens", control.expire_page_tokens),
     ({"GET"}, r"/__sandbox__/calls", control.calls),
     ({"GET"}, r"/__sandbox__/notifications", control.notifications),

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS grants (
     expires_at INTEGER,
     redirect_uri TEXT,
     scope TEXT,
-    revoked INTEGER NOT NULL DEFAULT 0
+    revoked INTEGER NOT NULL DEFAULT 0,
+    refresh TEXT
 );
 """
 
@@ -73,6 +74,9 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_DDL)
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(grants)")}
+        if "refresh" not in columns:  # a data file from before access tokens knew their refresh token
+            self.conn.execute("ALTER TABLE grants ADD COLUMN refresh TEXT")
         self.events: list | None = None  # record changes of the transaction in progress
         self.on_commit = None  # called with a committed transaction's changes: (module, operation, id)
 

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from organizations.listing import list_state
+from organizations.listing import MAX_QUERY, list_state, record_id
 from organizations.permissions import EDIT_ROLES, READ_ROLES, role_required
 
 from . import selectors, services
@@ -92,8 +92,9 @@ def customer_toggle_active(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(*READ_ROLES)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
     browse = request.GET.get("browse") == "1"
-    customers = selectors.customer_lookup(organization=request.organization, q=request.GET.get("q", ""),
-                                          browse=browse, limit=25 if browse else 10)
+    q = request.GET.get("q", "")[:MAX_QUERY]
+    customers = selectors.customer_lookup(organization=request.organization, q=q, browse=browse,
+                                          limit=25 if browse else 10)
     return render(request, "partials/record_lookup.html", {"records": customers})
 
 
@@ -127,13 +128,15 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             "date": today,
             "due_date": today + datetime.timedelta(days=30),
         }
-        if request.GET.get("customer", "").isdigit():
-            chosen = selectors.active_customer(organization=organization, pk=int(request.GET["customer"]))
+        asked = record_id(request.GET.get("customer"))
+        if asked is not None:
+            chosen = selectors.active_customer(organization=organization, pk=asked)
             if chosen:
                 initial["customer"] = chosen.pk
         form = InvoiceForm(initial=initial, organization=organization)
-    if chosen is None and form.data.get("customer", "").isdigit():
-        chosen = Customer.objects.filter(organization=organization, pk=int(form.data["customer"])).first()
+    posted = record_id(form.data.get("customer"))
+    if chosen is None and posted is not None:
+        chosen = Customer.objects.filter(organization=organization, pk=posted).first()
     return render(request, "customers/invoice_form.html", {"form": form, "chosen_customer": chosen})
 
 

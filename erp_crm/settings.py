@@ -5,6 +5,8 @@ from pathlib import Path
 import environ
 from kombu import Queue
 
+from erp_crm import logging as erp_logging
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -15,10 +17,10 @@ env = environ.Env(
 )
 
 DEBUG = env("DEBUG")
-# The fallback key is only good enough for a developer's own machine; startup checks refuse it when
-# DEBUG is off (see organizations/checks.py).
+# The fallback key is only good enough for a developer's own machine (DEBUG=1); with DEBUG off the process
+# refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY (below, at the end of the CRM settings).
 INSECURE_DEV_SECRET_KEY = "insecure-development-key-change-me"
-SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_SECRET_KEY)
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -31,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     "organizations",
     "customers",
     "vendors",
@@ -51,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "organizations.middleware.CurrentOrganizationMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "erp_crm.urls"
@@ -82,8 +87,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in brute force (django-axes, on the app's and the admin's login pages): after AXES_FAILURE_LIMIT
+# failures for one user name from one address, that pair is locked out for AXES_COOLOFF_HOURS; a success
+# clears the count. `manage.py axes_reset_username NAME` (or axes_reset_ip, axes_reset) unlocks.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "organizations/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -99,9 +117,17 @@ STATIC_ROOT = VAR_DIR / "static"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
-CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 X_FRAME_OPTIONS = "DENY"
+# HTTPS: on by default when DEBUG is off, each switch its own variable. Behind a proxy that ends TLS and
+# tells us so in a header (X-Forwarded-Proto: https), name that header in SECURE_PROXY_SSL_HEADER
+# (HTTP_X_FORWARDED_PROTO); only do so when the proxy always sets or overwrites it.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if _proxy_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
 
 # Celery: the embedded default needs no server (kombu's filesystem transport under var/).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -125,6 +151,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Task events for monitors such as Flower (`celery -A erp_crm flower`); workers log through LOGGING.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Two queues: "sync" holds module runs (many, some long), "celery" everything else (beat's tick, pushes of
 # saved records, notifications, metrics), so the quick tasks never wait behind a queue of runs. A worker
 # consumes both unless told otherwise (-Q sync, -Q celery); a run that has worked a while goes to the back
@@ -153,6 +183,13 @@ if not FIELD_ENCRYPTION_KEY and DEBUG:
         _key_file.write_text(Fernet.generate_key().decode())
         _key_file.chmod(0o600)
     FIELD_ENCRYPTION_KEY = _key_file.read_text().strip()
+if not DEBUG and (_missing := [name for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY") if not globals()[name]]):
+    # gunicorn and Celery run no system checks: stop here, before a request or a task meets the gap.
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"{' and '.join(_missing)} must be set in the environment when DEBUG is off (see the README's "
+        "Configuration). DEBUG=1 runs with development keys.")
 # Email (sync alerts): SMTP from the environment; the console in development and the demo.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG
                         else "django.core.mail.backends.smtp.EmailBackend")
@@ -179,21 +216,22 @@ CRM_BULK_READ_TIMEOUT_SECONDS = env.int("CRM_BULK_READ_TIMEOUT_SECONDS", default
 CRM_TIMELINE_DAYS = env.int("CRM_TIMELINE_DAYS", default=180)
 # Invoice edits within this many seconds cause one push of accounting metrics to the CRM.
 CRM_METRICS_DEBOUNCE_SECONDS = env.int("CRM_METRICS_DEBOUNCE_SECONDS", default=60)
+# GET /metrics (Prometheus text format) answers only with "Authorization: Bearer <METRICS_TOKEN>"; empty: off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # The Zoho API console client used by Settings → Zoho Apps → Connect.
 ZOHO_CLIENT_ID = env.str("ZOHO_CLIENT_ID", default="")
 ZOHO_CLIENT_SECRET = env.str("ZOHO_CLIENT_SECRET", default="")
 ZOHO_ACCOUNTS_URL = env.str("ZOHO_ACCOUNTS_URL", default="https://accounts.zoho.com")
 ZOHO_REDIRECT_URI = env.str("ZOHO_REDIRECT_URI", default="")
+# Only what the sync uses (the README's Zoho CRM section says why each is needed).
 ZOHO_SCOPES = env.str(
     "ZOHO_SCOPES",
-    default="ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoSearch.securesearch.READ",
+    default="ZohoCRM.modules.accounts.ALL,ZohoCRM.modules.contacts.ALL,ZohoCRM.modules.vendors.ALL,"
+            "ZohoCRM.modules.products.ALL,ZohoCRM.settings.fields.ALL,ZohoCRM.settings.custom_views.READ,"
+            "ZohoCRM.org.READ,ZohoCRM.users.READ,ZohoCRM.notifications.ALL,ZohoCRM.bulk.read,"
+            "ZohoSearch.securesearch.READ",
 )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Plain lines, or one JSON object per line with LOG_FORMAT=json; credentials masked (erp_crm/logging.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = erp_logging.config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))

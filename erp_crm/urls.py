@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from sync.telemetry import metrics_view
+
 urlpatterns = [
     path("", include("organizations.urls")),
     path("sales/", include("customers.urls")),
@@ -9,4 +11,5 @@ urlpatterns = [
     path("settings/zoho/", include("integration.urls")),
     path("sync/", include("sync.urls")),
     path("django-admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
 ]

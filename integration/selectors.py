@@ -11,7 +11,7 @@ from organizations.models import Organization
 
 from . import catalogue
 from .crm.client import CrmClient
-from .models import CrmConnection
+from .models import CrmConnection, ModuleConfig
 
 
 def connection_for(organization: Organization) -> CrmConnection | None:
@@ -24,6 +24,13 @@ def get_connection_for_user(request) -> CrmConnection:
     if connection is None:
         raise Http404("No Zoho CRM connection.")
     return connection
+
+
+def module_config_or_new(*, connection: CrmConnection, module: str) -> ModuleConfig:
+    """The module's saved configuration, else a new one that is not saved: showing the configuration page
+    writes nothing, the row is made when its form is posted."""
+    found = ModuleConfig.objects.filter(connection=connection, module=module).first()
+    return found or ModuleConfig(connection=connection, module=module)
 
 
 @dataclass

@@ -4,6 +4,7 @@ configuration of the modules to be synced."""
 from __future__ import annotations
 
 import datetime
+import logging
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,6 +16,8 @@ from organizations.services import custom_field_create
 
 from . import catalogue
 from .crm.client import CrmClient
+from .crm.errors import CrmError, CrmInvalidData
+from .crm.urls import check_accounts_url, check_api_domain
 from .models import (
     ConnectionEvent,
     ConnectionStatus,
@@ -26,6 +29,8 @@ from .models import (
 )
 from .signals import connection_changed, module_configured, preview_requested, sync_requested
 
+log = logging.getLogger("integration")
+
 EDITION_RANK = {"free": 0, "standard": 1, "starter": 1, "professional": 2, "enterprise": 3, "zohoone": 3,
                 "ultimate": 4, "crmplus": 4}
 MINIMUM_EDITION = "professional"
@@ -33,6 +38,22 @@ MINIMUM_EDITION = "professional"
 
 class ConnectionRefused(Exception):
     """A prerequisite is not met; the message says which and what to do."""
+
+
+class CrmValueTooLong(ConnectionRefused, CrmInvalidData):
+    """The CRM sent a value (its organization's id, a user's email, ...) longer than the column that keeps
+    it: refused rather than cut, or left to a database error. Connecting is refused for it, and to the sync
+    it is bad data from the CRM like any other."""
+
+
+def crm_value(value, *, model, field: str, what: str) -> str:
+    """A value from the CRM for the bounded column `model.field`, as text ("" for none); CrmValueTooLong
+    when it does not fit."""
+    text = "" if value is None else str(value)
+    limit = model._meta.get_field(field).max_length
+    if len(text) > limit:
+        raise CrmValueTooLong(f"Zoho CRM returned {what} of {len(text)} characters; at most {limit} are allowed.")
+    return text
 
 
 def crm_edition(org: dict) -> str:
@@ -110,6 +131,8 @@ def client_for(connection: CrmConnection, **options) -> CrmClient:
 
 
 def connection_mark_needs_reauth(*, connection: CrmConnection, reason: str) -> None:
+    # The reason is the CRM's word (an error code): kept short enough for the status message's column.
+    reason = str(reason)[:200]
     message = f"Zoho CRM no longer accepts this connection's authorization ({reason}). Connect again to resume."
     updated = CrmConnection.objects.filter(pk=connection.pk, status=ConnectionStatus.ACTIVE).update(
         status=ConnectionStatus.NEEDS_REAUTH, status_message=message
@@ -130,13 +153,15 @@ def crm_users_map(*, connection: CrmConnection, crm_users: list[dict]) -> int:
     }
     matched = 0
     wanted: dict[str, CrmUser] = {}
-    for crm_user in crm_users:
-        email = str(crm_user.get("email") or "").strip().lower()
+    for crm_user in crm_users:  # every user is checked before anything is written
+        email = crm_value(str(crm_user.get("email") or "").strip().lower(), model=CrmUser, field="email",
+                          what="a user email")
         erp_user = members.get(email)
         matched += erp_user is not None
-        crm_user_id = str(crm_user.get("id"))
+        crm_user_id = crm_value(str(crm_user.get("id")), model=CrmUser, field="crm_user_id", what="a user id")
+        full_name = crm_value(crm_user.get("full_name") or "", model=CrmUser, field="full_name", what="a user name")
         wanted[crm_user_id] = CrmUser(connection=connection, crm_user_id=crm_user_id, email=email,
-                                      full_name=str(crm_user.get("full_name") or "")[:255], erp_user=erp_user)
+                                      full_name=full_name, erp_user=erp_user)
     # Read daily by the sync: write only the users that are new or changed.
     existing = {row.crm_user_id: row for row in CrmUser.objects.filter(connection=connection)}
     new, changed = [], []
@@ -186,17 +211,16 @@ def connection_create(
     existing = CrmConnection.objects.select_for_update().filter(organization=organization).first()
     if existing is not None:
         raise ConnectionRefused("This organization is already connected to a Zoho CRM organization.")
-    crm_org_id = str(crm_org.get("id") or "")
+    org = crm_org_values(crm_org)
+    # The addresses are Zoho's (or the sandbox's where loopback is allowed) whoever passed them in.
+    api_domain = check_api_domain(api_domain, allow_loopback=settings.CRM_ALLOW_LOOPBACK)
+    accounts_url = check_accounts_url(accounts_url, allow_loopback=settings.CRM_ALLOW_LOOPBACK)
+    crm_org_id = org["crm_org_id"]
     # The first ERP organization connected to a CRM organization syncs both ways; later ones fetch only.
     two_way_taken = CrmConnection.objects.select_for_update().filter(crm_org_id=crm_org_id, two_way_allowed=True)
     connection = CrmConnection.objects.create(
         organization=organization,
-        crm_org_id=crm_org_id,
-        crm_org_name=str(crm_org.get("company_name") or "")[:255],
-        crm_edition=crm_edition(crm_org)[:40],
-        crm_currency=str(crm_org.get("iso_code") or "")[:3].upper(),
-        crm_multi_currency=bool(crm_org.get("mc_status")),
-        crm_time_zone=str(crm_org.get("time_zone") or "")[:60],
+        **org,
         api_domain=api_domain,
         accounts_url=accounts_url,
         client_id=client_id,
@@ -217,6 +241,33 @@ def connection_create(
         detail=f"{connection.crm_org_name} ({crm_org_id}), {'two-way' if connection.two_way_allowed else 'one-way'}",
     )
     return connection
+
+
+def crm_org_values(crm_org: dict) -> dict:
+    """The connection's fields that come from the CRM's organization, each checked against its column."""
+    values = {
+        "crm_org_id": (crm_org.get("id") or "", "an organization id"),
+        "crm_org_name": (crm_org.get("company_name") or "", "an organization name"),
+        "crm_edition": (crm_edition(crm_org), "an edition"),
+        "crm_currency": (str(crm_org.get("iso_code") or "").upper(), "a currency code"),
+        "crm_time_zone": (crm_org.get("time_zone") or "", "a time zone"),
+    }
+    checked = {name: crm_value(value, model=CrmConnection, field=name, what=what)
+               for name, (value, what) in values.items()}
+    return {**checked, "crm_multi_currency": bool(crm_org.get("mc_status"))}
+
+
+def connection_revoke(*, connection: CrmConnection) -> bool:
+    """Revoke the connection's refresh token at Zoho, so that the credentials left behind (in a backup, a
+    log, a copy of the database) open nothing. A failure (no answer, Zoho's error) is logged, without the
+    token, and does not raise: returns whether Zoho confirmed it."""
+    try:
+        client_for(connection, timeout=(5.0, 15.0)).revoke_refresh_token()
+    except CrmError as error:
+        log.warning("the refresh token of %s's Zoho CRM connection was not revoked: %s", connection.organization,
+                    error)
+        return False
+    return True
 
 
 def connection_delete(*, connection: CrmConnection) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from organizations.permissions import ADMIN_ROLES, role_required
 from . import catalogue, encryption, selectors, services
 from .crm.client import CrmClient, exchange_grant_code
 from .crm.errors import CrmError
-from .crm.urls import check_crm_url
+from .crm.urls import check_accounts_url
 from .forms import ConfirmForm, ModuleConfigForm, SelectOrganizationForm, crm_source_chosen
 from .models import ConnectionStatus, CrmSource, ErpModel, SyncModule
 
@@ -42,7 +43,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         return redirect("integration:details")
     if request.method == "POST":
         try:
-            accounts_url = check_crm_url(settings.ZOHO_ACCOUNTS_URL, allow_loopback=settings.CRM_ALLOW_LOOPBACK)
+            accounts_url = check_accounts_url(settings.ZOHO_ACCOUNTS_URL, allow_loopback=settings.CRM_ALLOW_LOOPBACK)
         except CrmError as error:
             messages.error(request, str(error))
             return redirect("integration:zoho_apps")
@@ -79,9 +80,10 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         request.session.pop(PENDING, None)
         messages.error(request, f"Zoho did not grant access: {request.GET['error'][:100]}.")
         return redirect("integration:zoho_apps")
-    # Zoho says which data centre's accounts server issued the code; it must be a Zoho host too.
-    accounts_url = request.GET.get("accounts-server") or settings.ZOHO_ACCOUNTS_URL
+    # Zoho says which data centre's accounts server issued the code; it must be a Zoho accounts server too.
     try:
+        accounts_url = check_accounts_url(request.GET.get("accounts-server") or settings.ZOHO_ACCOUNTS_URL,
+                                          allow_loopback=settings.CRM_ALLOW_LOOPBACK)
         tokens = exchange_grant_code(
             accounts_url=accounts_url,
             client_id=settings.ZOHO_CLIENT_ID,
@@ -96,8 +98,8 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         return redirect("integration:zoho_apps")
     pending.update(
         state="",
-        accounts_url=accounts_url.rstrip("/"),
-        api_domain=tokens["api_domain"].rstrip("/"),
+        accounts_url=accounts_url,
+        api_domain=tokens["api_domain"],
         # Tokens wait in the session for the organization to be chosen; encrypted like at rest.
         tokens=encryption.encrypt(json.dumps({k: tokens[k] for k in ("access_token", "refresh_token", "expires_in")})),
     )
@@ -166,13 +168,14 @@ def _connect_or_enable(request, connection, pending: dict, client: CrmClient, to
         )
         messages.success(request, f"Connected to Zoho CRM organization {connection.crm_org_name}.")
         return
-    services.connection_enable(
-        connection=connection, user=request.user, crm_org=crm_org,
-        refresh_token=tokens["refresh_token"] if tokens else "",
-        access_token=client.access_token if tokens else "",
-        access_token_expires_at=client.access_token_expires_at if tokens else None,
-    )
-    services.crm_users_map(connection=connection, crm_users=crm_users)
+    with transaction.atomic():  # CRM users refused (a value too long) leave the connection as it was
+        services.connection_enable(
+            connection=connection, user=request.user, crm_org=crm_org,
+            refresh_token=tokens["refresh_token"] if tokens else "",
+            access_token=client.access_token if tokens else "",
+            access_token_expires_at=client.access_token_expires_at if tokens else None,
+        )
+        services.crm_users_map(connection=connection, crm_users=crm_users)
     messages.success(request, "The Zoho CRM integration is enabled again.")
 
 
@@ -236,8 +239,10 @@ def configure_module(request: HttpRequest, module: str) -> HttpResponse:
     if not connection.is_active:
         messages.error(request, "Enable the integration before configuring modules.")
         return redirect("integration:details")
-    module_config = services.module_config_for(connection=connection, module=module)
     posted = request.method == "POST" and "save" in request.POST
+    # Only a posted form makes the module's row; the page itself is a pure read.
+    module_config = (services.module_config_for(connection=connection, module=module) if posted
+                     else selectors.module_config_or_new(connection=connection, module=module))
     asked = request.GET.get("crm_source") or module_config.crm_source
     crm_source = crm_source_chosen(module=module, saved=module_config.crm_source,
                                    posted=request.POST if posted else None, asked=asked)

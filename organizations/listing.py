@@ -7,6 +7,9 @@ from django.db.models import Q, QuerySet
 from django.utils.functional import cached_property
 
 PAGE_SIZE = 25
+# What a search box or a lookup reads of what is typed: longer input is searched by its first this many
+# characters (no name or email here is that long, and the database is not asked to match pages of text).
+MAX_QUERY = 100
 
 
 class ListPaginator(Paginator):
@@ -80,6 +83,20 @@ class ListState:
         return [(key, label) for key, (label, _) in self.spec.sorts.items()]
 
 
+# The largest id a BigAutoField holds: a larger number in a query string matches no row, and is not sent.
+MAX_ID = 2**63 - 1
+
+
+def record_id(text: str | None) -> int | None:
+    """The id a link or form names (`?customer=12`), or None when it is not one: "²" or "١٢" pass
+    `str.isdigit()` but are not ids, and a number past MAX_ID would overflow the database's bigint."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdecimal()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def search_condition(search_fields, q: str) -> Q:
     """Rows where any of `search_fields` contains `q`, whatever the case."""
     condition = Q()
@@ -89,7 +106,7 @@ def search_condition(search_fields, q: str) -> Q:
 
 
 def list_state(request, queryset: QuerySet, spec: ListSpec) -> ListState:
-    q = request.GET.get("q", "").strip()[:100]
+    q = request.GET.get("q", "").strip()[:MAX_QUERY]
     offered = spec.views_for(getattr(request, "organization", None))
     view = request.GET.get("view", "")
     if view not in offered:

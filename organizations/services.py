@@ -1,6 +1,8 @@
 import re
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,15 +17,24 @@ def organization_create(*, name: str, email: str, country: str, base_currency: s
 
 
 @transaction.atomic
-def member_create(*, organization: Organization, username: str, password: str, role: str, email: str = ""):
-    """Add a user to an organization, creating the user when it does not exist yet."""
+def member_create(*, organization: Organization, username: str, role: str, email: str = "",
+                  password: str | None = None):
+    """Add a user to an organization with a role, creating the user when it does not exist yet (then a
+    password that Django's validators accept is needed). An existing user keeps their password: giving one
+    for them is refused rather than ignored."""
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     if user is None:
+        if not password:
+            raise ValidationError(f"{username} is a new user: a password is needed.")
         user = User(username=username, email=email)
+        validate_password(password, user)
         user.set_password(password)
         user.full_clean()
         user.save()
+    elif password:
+        raise ValidationError(f"{username} already exists and keeps their password "
+                              f"(manage.py changepassword {username} changes it).")
     membership, _ = Membership.objects.update_or_create(
         user=user, organization=organization, defaults={"role": role}
     )
@@ -35,10 +46,13 @@ def notification_create(*, organization: Organization, user, message: str, link:
     return Notification.objects.create(organization=organization, user=user, message=message[:500], link=link)
 
 
-def notifications_mark_read(*, organization: Organization, user) -> int:
-    return Notification.objects.filter(organization=organization, user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+def notifications_mark_read(*, organization: Organization, user, pk: int | None = None) -> int:
+    """Mark the user's unread notifications in the organization read (with `pk`, only that one); returns
+    how many were unread."""
+    unread = Notification.objects.filter(organization=organization, user=user, read_at__isnull=True)
+    if pk is not None:
+        unread = unread.filter(pk=pk)
+    return unread.update(read_at=timezone.now())
 
 
 def alert_emails_set(*, organization: Organization, memberships) -> None:

@@ -35,11 +35,27 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
 
 @role_required(*READ_ROLES)
 def notification_list(request: HttpRequest) -> HttpResponse:
+    """The user's latest notifications; reading the page changes nothing (Mark as read does)."""
     notifications = list(
         Notification.objects.filter(user=request.user, organization=request.organization)[:100]
     )
+    context = {"notifications": notifications, "unread": any(n.read_at is None for n in notifications)}
+    return render(request, "organizations/notifications.html", context)
+
+
+@role_required(*READ_ROLES)
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
     notifications_mark_read(organization=request.organization, user=request.user)
-    return render(request, "organizations/notifications.html", {"notifications": notifications})
+    return redirect("notifications")
+
+
+@role_required(*READ_ROLES)
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    # Scoped to the user and organization: another user's id marks nothing.
+    notifications_mark_read(organization=request.organization, user=request.user, pk=pk)
+    return redirect("notifications")
 
 
 @role_required(*READ_ROLES)

@@ -22,6 +22,7 @@ from integration.crm.errors import CrmError
 from integration.models import ConnectionStatus, CrmConnection, ErpModel, ModuleConfig, SyncModule
 from integration.services import client_for
 
+from . import failures
 from .models import IssueKind, RecordLink, RunStatus, SyncIssue, SyncRun, Trigger
 
 # The CRM fields of the metrics (catalogue.METRIC_FIELDS), created through the fields API when missing.
@@ -132,8 +133,11 @@ def push_due(*, connection_id: int) -> str:
     try:
         result = push_metrics(connection=connection, client=client, since=since)
     except Exception as error:
-        # The run is recorded as failed whatever stopped it: left "queued", nothing would ever end it.
-        SyncRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, failure_reason=str(error)[:5000],
+        # The run is recorded as failed whatever stopped it: left "queued", nothing would ever end it. The
+        # CRM's errors say what went wrong in its words; anything else is told in the log only.
+        reason = str(error) if isinstance(error, CrmError) else failures.unexpected(
+            error, f"metrics push of connection {connection_id} failed", stopped="The metrics push")
+        SyncRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, failure_reason=reason[:5000],
                                                  finished_at=timezone.now(), api_calls=client.calls,
                                                  credits=client.credits)
         if isinstance(error, CrmError):

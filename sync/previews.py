@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,12 +14,11 @@ from integration.crm.errors import CrmError
 from integration.models import ModuleConfig
 from integration.services import client_for
 
+from . import failures
 from .engine import preview as engine_preview
 from .engine.adapters import reads_for
 from .engine.context import RunContext
 from .models import Decision, DuplicateSuggestion, Preview, PreviewStatus, SyncRun, Trigger
-
-log = logging.getLogger("sync")
 
 INLINE_LIMIT = 2000  # records: a preview of more runs in the background
 
@@ -71,8 +69,7 @@ def run(preview_id: int) -> Preview:
     except CrmError as error:
         return _failed(found, f"Zoho CRM could not be read: {error}")
     except Exception as error:  # noqa: BLE001 - the preview says it failed; the log has the trace
-        log.exception("preview %s failed", found.pk)
-        return _failed(found, f"The preview stopped on an internal error ({type(error).__name__}).")
+        return _failed(found, failures.unexpected(error, f"preview {found.pk} failed", stopped="The preview"))
     _keep_suggestions(config, result.pop("suggestions"))
     result["suggestions"] = config.duplicate_suggestions.count()
     found.result, found.status, found.finished_at = result, PreviewStatus.DONE, timezone.now()

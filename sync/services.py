@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from integration.models import ErpModel, ModuleConfig
-from integration.services import client_for, connection_delete
+from integration.services import client_for, connection_delete, connection_revoke
 from items.models import Item
 from organizations.services import notification_create
 from vendors.models import Vendor
@@ -161,9 +161,13 @@ def integration_delete(*, connection, mode: str, notify=None) -> dict:
     with transactions stay and the rest are deleted ("with_transactions"). Records created here are
     never deleted. Items have no transactions in this ERP, so "with_transactions" deletes the items
     that came from the CRM. `notify`, a user, is told when it is done.
+
+    The refresh token is revoked at Zoho first; when Zoho cannot be reached or refuses, the integration
+    is deleted all the same, and what it returns (`revoked`) and the notification say so.
     """
     organization = connection.organization
     notifications.channel_remove(connection=connection)  # before the credentials go with the connection
+    revoked = connection_revoke(connection=connection)
     with transaction.atomic():
         counts = {"kept": 0, "deleted": 0}
         for kept, deleted in _crm_records(connection, mode).values():
@@ -176,12 +180,15 @@ def integration_delete(*, connection, mode: str, notify=None) -> dict:
         connection_delete(connection=connection)
     if notify is not None:
         deleted = f"{_records(counts['deleted'])} {'was' if counts['deleted'] == 1 else 'were'} deleted"
+        unrevoked = ("" if revoked else " Zoho could not be asked to revoke this ERP's authorization: remove it "
+                     "under Connected Apps in the Zoho account that connected it.")
         notification_create(
             organization=organization, user=notify,
             message=f"The Zoho CRM integration was deleted. Of the records that came from the CRM, "
-                    f"{_records(counts['kept'])} {'was' if counts['kept'] == 1 else 'were'} kept and {deleted}.",
+                    f"{_records(counts['kept'])} {'was' if counts['kept'] == 1 else 'were'} kept and "
+                    f"{deleted}.{unrevoked}",
         )
-    return counts
+    return {**counts, "revoked": revoked}
 
 
 def timeline_prune(*, now=None, batch: int = 10_000) -> int:

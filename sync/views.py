@@ -14,7 +14,7 @@ from integration.crm.errors import CrmError
 from integration.models import ConnectionStatus, ErpModel, SyncModule
 from integration.selectors import connection_for, get_connection_for_user
 from integration.services import client_for
-from organizations.listing import list_state
+from organizations.listing import MAX_QUERY, list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
 from . import credits, enqueue, health, importing, notifications, operator, search, selectors, services
@@ -144,7 +144,7 @@ def crm_search(request: HttpRequest, module: str) -> HttpResponse:
     if module not in SEARCH_CRITERIA:
         raise Http404
     connection = connection_for(request.organization)
-    criteria = {name: request.GET.get(name, "").strip()[:100] for name in SEARCH_CRITERIA[module]}
+    criteria = {name: request.GET.get(name, "").strip()[:MAX_QUERY] for name in SEARCH_CRITERIA[module]}
     context = {"module": module, "hits": [], "error": "", "searched": any(criteria.values()),
                "criteria": ", ".join(v for v in criteria.values() if v)}
     if connection is None:
@@ -179,14 +179,16 @@ def crm_import(request: HttpRequest, module: str) -> HttpResponse:
     connection = get_connection_for_user(request)
     crm_module = request.POST.get("crm_module", "")
     allowed = {"customers": ("Accounts", "Contacts"), "vendors": ("Vendors",)}[module]
-    if crm_module not in allowed or not request.POST.get("crm_id", "").isdigit():
+    crm_id = request.POST.get("crm_id", "")
+    # A Zoho record id: ASCII digits ("²" passes isdigit()), no longer than a link holds.
+    if crm_module not in allowed or not (crm_id.isascii() and crm_id.isdecimal() and len(crm_id) <= 40):
         raise Http404
     if not connection.is_active:
         return render(request, "sync/partials/crm_import.html",
                       {"error": "The Zoho CRM integration is disabled: nothing can be imported from the CRM."})
     try:
         record, created = importing.import_record(
-            connection=connection, crm_module=crm_module, crm_id=request.POST["crm_id"]
+            connection=connection, crm_module=crm_module, crm_id=crm_id
         )
     except importing.ImportRefused as error:
         return render(request, "sync/partials/crm_import.html", {"error": str(error)})

@@ -62,6 +62,8 @@ def crm_records(client: CrmClient, module: str, **kwargs):
 
 @pytest.fixture
 def connection(sandbox, actors):
+    """A connection with a refresh token of its own, as Connect leaves one: deleting it revokes that token,
+    and the sandbox's configured one goes on working for the rest of the test."""
     crm = sandbox_client(sandbox)
     return services.connection_create(
         organization=actors.organization,
@@ -71,6 +73,6 @@ def connection(sandbox, actors):
         accounts_url=sandbox.base_url,
         client_id=sandbox.client_id,
         client_secret=sandbox.client_secret,
-        refresh_token=sandbox.refresh_token,
+        refresh_token=sandbox.issue_refresh_token(),
         crm_users=crm.users(),
     )

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from organizations.listing import list_state
+from organizations.listing import MAX_QUERY, list_state, record_id
 from organizations.permissions import EDIT_ROLES, READ_ROLES, role_required
 
 from . import selectors, services
@@ -78,8 +78,9 @@ def bill_list(request: HttpRequest) -> HttpResponse:
 def bill_create(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     initial = {"date": today, "due_date": today + datetime.timedelta(days=30)}
-    if request.GET.get("vendor", "").isdigit():
-        initial["vendor"] = int(request.GET["vendor"])
+    asked = record_id(request.GET.get("vendor"))
+    if asked is not None:
+        initial["vendor"] = asked
     form = BillForm(request.POST if request.method == "POST" else None, initial=initial, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
@@ -95,6 +96,7 @@ def bill_create(request: HttpRequest) -> HttpResponse:
 @role_required(*READ_ROLES)
 def vendor_lookup(request: HttpRequest) -> HttpResponse:
     browse = request.GET.get("browse") == "1"
-    vendors = selectors.vendor_lookup(organization=request.organization, q=request.GET.get("q", "")[:100],
-                                      browse=browse, limit=25 if browse else 10)
+    q = request.GET.get("q", "")[:MAX_QUERY]
+    vendors = selectors.vendor_lookup(organization=request.organization, q=q, browse=browse,
+                                      limit=25 if browse else 10)
     return render(request, "partials/record_lookup.html", {"records": vendors, "empty": "No matching vendors."})

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 
@@ -26,12 +27,13 @@ from .errors import (
     CrmNotFound,
     CrmPermissionError,
     CrmRateLimited,
+    CrmRedirected,
     CrmRetryLater,
     CrmServerError,
     CrmUnavailable,
 )
 from .read_ahead import PageReader
-from .urls import check_crm_url
+from .urls import check_accounts_url, check_api_domain
 
 log = logging.getLogger("integration.crm")
 
@@ -134,6 +136,17 @@ def _json_or_none(response: requests.Response):
         return None
 
 
+def _redirect_error(response: requests.Response, what: str) -> CrmRedirected | None:
+    """A redirect (3xx but 304, "not modified") as the error it is to this client, which follows none.
+    Only the target's host is named: the rest of a Location may carry anything."""
+    if not 300 <= response.status_code < 400 or response.status_code == 304:
+        return None
+    host = urlsplit(response.headers.get("Location") or "").hostname
+    target = f" to {host}" if host else ""
+    return CrmRedirected(f"{what} answered with a redirect ({response.status_code}){target}, which is not followed; "
+                         "check the Zoho URLs this connection uses.", status=response.status_code)
+
+
 def _retry_hint(response: requests.Response | None) -> float | None:
     """Seconds the server asks us to wait, from Retry-After or the rate-limit reset header."""
     if response is None:
@@ -156,14 +169,41 @@ def _retry_hint(response: requests.Response | None) -> float | None:
 
 
 def token_request(session: requests.Session, accounts_url: str, data: dict, *, timeout) -> tuple[requests.Response, dict]:
-    """One POST to the accounts server's token endpoint (a refresh or a grant): (response, its JSON object)."""
+    """One POST to the accounts server's token endpoint (a refresh or a grant): (response, its JSON object).
+    A redirect raises CrmRedirected."""
     try:
-        response = session.post(f"{accounts_url}/oauth/v2/token", data=data, timeout=timeout)
+        response = session.post(f"{accounts_url}/oauth/v2/token", data=data, timeout=timeout, allow_redirects=False)
     except requests.RequestException as error:
         raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
     log.info("crm POST /oauth/v2/token -> %s", response.status_code)
+    redirect = _redirect_error(response, "The Zoho accounts server")
+    if redirect is not None:
+        raise redirect
     body = _json_or_none(response)
     return response, body if isinstance(body, dict) else {}
+
+
+def token_revoke(session: requests.Session, accounts_url: str, refresh_token: str, *, timeout) -> None:
+    """Revoke a refresh token at the accounts server (`accounts_url` checked already); the access tokens
+    issued from it stop working too. CrmUnavailable or CrmServerError when it could not be done now; another
+    CrmError when Zoho refused. Neither the token nor the URL that carries it is logged."""
+    try:
+        response = session.post(f"{accounts_url}/oauth/v2/token/revoke", params={"token": refresh_token},
+                                timeout=timeout, allow_redirects=False)
+    except requests.RequestException as error:
+        raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
+    log.info("crm POST /oauth/v2/token/revoke -> %s", response.status_code)
+    redirect = _redirect_error(response, "The Zoho accounts server")
+    if redirect is not None:
+        raise redirect
+    if response.status_code >= 500:
+        raise CrmServerError(f"The Zoho accounts server failed ({response.status_code}).", status=response.status_code)
+    body = _json_or_none(response)
+    body = body if isinstance(body, dict) else {}
+    if response.status_code != 200 or body.get("status") != "success":
+        reason = str(body.get("error") or f"HTTP {response.status_code}")[:100]
+        raise CrmAuthError(f"Zoho did not revoke the refresh token ({reason}).", status=response.status_code,
+                           code=reason)
 
 
 class CrmClient:
@@ -187,8 +227,8 @@ class CrmClient:
         timeout: tuple[float, float] = (5.0, 60.0),
         session: requests.Session | None = None,
     ):
-        self.api_domain = check_crm_url(api_domain, allow_loopback=allow_loopback)
-        self.accounts_url = check_crm_url(accounts_url, allow_loopback=allow_loopback)
+        self.api_domain = check_api_domain(api_domain, allow_loopback=allow_loopback)
+        self.accounts_url = check_accounts_url(accounts_url, allow_loopback=allow_loopback)
         self.client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
@@ -260,6 +300,13 @@ class CrmClient:
         if self.on_tokens:
             self.on_tokens(token, self.access_token_expires_at)
 
+    def revoke_refresh_token(self) -> None:
+        """Revoke this client's refresh token at Zoho (see token_revoke); the client is of no use after it."""
+        token_revoke(self.session, self.accounts_url, self._refresh_token, timeout=self.timeout)
+        self._access_token = ""
+        self.access_token_expires_at = None
+        self._auth_failed = CrmAuthError("The refresh token was revoked.")
+
     # --- the one request loop --------------------------------------------------------------------------
 
     def _backoff(self, attempt: int, hint: float | None) -> float:
@@ -289,7 +336,7 @@ class CrmClient:
             try:
                 response = self.session.request(
                     method, url, params=params, json=json, headers=request_headers, timeout=self.timeout,
-                    stream=stream,
+                    stream=stream, allow_redirects=False,
                 )
                 error = None
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -299,6 +346,10 @@ class CrmClient:
             log.info("crm %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - t0) * 1000)
             if response is not None:
                 self._note_credits(response)
+                redirect = _redirect_error(response, "Zoho CRM")
+                if redirect is not None:
+                    response.close()
+                    raise redirect
                 if response.status_code < 400:
                     self.credits += cost
                     return response
@@ -640,7 +691,7 @@ def exchange_grant_code(
     allow_loopback: bool = False, session: requests.Session | None = None,
 ) -> dict:
     """Trade an authorization code for tokens. Returns access_token, refresh_token, api_domain, expires_in."""
-    accounts_url = check_crm_url(accounts_url, allow_loopback=allow_loopback)
+    accounts_url = check_accounts_url(accounts_url, allow_loopback=allow_loopback)
     response, body = token_request(
         session or requests.Session(), accounts_url,
         {"grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
@@ -650,5 +701,6 @@ def exchange_grant_code(
     if response.status_code != 200 or not body.get("access_token") or not body.get("refresh_token"):
         reason = body.get("error") or f"HTTP {response.status_code}"
         raise CrmAuthError(f"Zoho did not accept the authorization ({reason}). Try connecting again.", code=str(reason))
-    check_crm_url(body.get("api_domain") or "", allow_loopback=allow_loopback)
+    # Zoho says where this organization's API lives: it must be one of Zoho's API hosts.
+    body["api_domain"] = check_api_domain(str(body.get("api_domain") or ""), allow_loopback=allow_loopback)
     return body

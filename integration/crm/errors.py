@@ -13,7 +13,13 @@ class CrmError(Exception):
 
 
 class CrmUrlNotAllowed(CrmError):
-    """The URL is not an https URL of a Zoho data centre (nor loopback when that is allowed)."""
+    """The URL is not the https origin of a Zoho accounts server or API host (nor loopback when that is
+    allowed)."""
+
+
+class CrmRedirected(CrmError):
+    """The server answered with a redirect. The client follows none: tokens must reach only the hosts that
+    were checked, and a Zoho endpoint that moved is a configuration to fix, not to guess."""
 
 
 class CrmAuthError(CrmError):

@@ -16,6 +16,7 @@ from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
 from django.utils import timezone
 
+from .. import failures
 from ..flags import mark_linked
 from ..models import IssueKind, RecordLink, SyncIssue
 from . import planner, timeline
@@ -155,8 +156,11 @@ def _write_all(scope: AdapterRun, page: _Sorted, now) -> Counts:
         except DatabaseError as record_error:
             item.unsaved()
             written.failed += 1
-            page.issues.append(issue_for(scope, item.action, planner.Issue(
-                kind=IssueKind.ERROR, message=f"The database refused the record: {record_error}"[:2000])))
+            record = f"{scope.adapter.crm_module} {item.action.crm_id}"
+            message = failures.database_refused(record_error,
+                                                f"run {scope.run.pk}: the database refused {record}")
+            page.issues.append(issue_for(scope, item.action,
+                                         planner.Issue(kind=IssueKind.ERROR, message=message)))
     return written
 
 

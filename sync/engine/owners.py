@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from integration.crm.errors import CrmAuthError, CrmError
 from integration.models import CrmUser, ErpModel
-from integration.services import crm_users_map
+from integration.services import CrmValueTooLong, crm_users_map
 
 from ..models import RecordLink
 from .adapters import MODELS
@@ -68,7 +68,11 @@ class Owners:
             log.info("could not read the CRM's users: %s", error)
             return
         before = dict(CrmUser.objects.filter(connection=self.connection).values_list("crm_user_id", "erp_user_id"))
-        crm_users_map(connection=self.connection, crm_users=users)
+        try:
+            crm_users_map(connection=self.connection, crm_users=users)
+        except CrmValueTooLong as error:  # refused whole: the users as last read stay, the sync goes on
+            log.warning("the CRM's users of %s were not read again: %s", self.connection, error)
+            return
         self.forget()
         joined = {crm: erp for crm, erp in self.by_crm_user().items() if before.get(crm) != erp}
         if joined:

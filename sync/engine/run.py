@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from integration.crm.client import CrmClient
@@ -28,7 +29,7 @@ from integration.crm.errors import CrmAuthError, CrmBudgetReached, CrmError, Crm
 from integration.models import ModuleConfig
 from integration.services import client_for
 
-from .. import credits
+from .. import credits, failures
 from ..models import RecordLink, RunStatus, SyncRun, Trigger
 from ..selectors import module_config_for_link
 from . import deletions, fetch, mapping_check, push, slot, targeted
@@ -189,10 +190,13 @@ def _execute(run: SyncRun, *, client: CrmClient | None, work, slice_seconds: flo
         return slot.finish(run, client=client, base_calls=base, error=f"Zoho CRM refused the authorization: {error}")
     except CrmError as error:
         return slot.finish(run, client=client, base_calls=base, error=f"The CRM could not be read or written: {error}")
-    except Exception as error:  # noqa: BLE001 - any failure ends the run with its reason; the log has the trace
+    except ValidationError as error:  # the ERP's own words: they say what is wrong
         log.exception("sync run %s failed", run.pk)
         return slot.finish(run, client=client, base_calls=base,
-                           error=f"The sync stopped on an internal error: {error!r}")
+                           error=f"The ERP refused: {' '.join(error.messages)}")
+    except Exception as error:  # noqa: BLE001 - any failure ends the run; its detail is for the log only
+        return slot.finish(run, client=client, base_calls=base,
+                           error=failures.unexpected(error, f"sync run {run.pk} failed"))
     return slot.finish(run, client=client, base_calls=base)
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from integration.crm.client import CrmClient
 from integration.models import ModuleConfig
 
-from .. import alerts, credits
+from .. import alerts, credits, telemetry
 from ..models import EVENT_TRIGGERS, Decision, DuplicateSuggestion, RunStatus, SyncRun, Trigger
 from . import open_issues
 
@@ -193,6 +193,8 @@ def _claim_queued(run: SyncRun, lock) -> bool:
         return False
     if claimed:  # (nothing that could fail after the claim committed: a retry would see the run as busy)
         run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, run.started_at or now, now
+        if not run.slices:
+            telemetry.run_started(run)
     return bool(claimed)
 
 
@@ -222,6 +224,7 @@ def finish(run: SyncRun, *, client: CrmClient | None, base_calls: tuple[int, int
     run.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "api_calls", "retries",
                             "credits", "progress_total"])
     release(run.pk)
+    telemetry.run_finished(run)
     if run.trigger not in (Trigger.RESYNC, Trigger.RETRY, Trigger.APPROVAL, *EVENT_TRIGGERS):  # only a full run moves the schedule
         config = run.module_config
         config.schedule_next(after=now)

@@ -1,9 +1,27 @@
-"""What the sync commands share: --org and --module, and the configured module they name."""
+"""What the sync commands share: --org and --module, the configured module they name, and counts and ids
+that must be positive."""
+
+import argparse
 
 from django.core.management.base import CommandError
 
 from integration.models import ModuleConfig, SyncModule
 from organizations.selectors import organization_for_command
+
+
+def positive_int(maximum: int):
+    """An argparse type: a whole number from 1 to `maximum`, else a clear usage error (not a traceback from
+    a negative slice, nor a database error from a number past what its column holds)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{value} is not between 1 and {maximum}")
+        return value
+
+    return parse
 
 
 def add_module_arguments(parser) -> None:

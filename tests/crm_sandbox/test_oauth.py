@@ -108,3 +108,76 @@ def test_expire_tokens_control_endpoint(crm):
     assert_error(crm.get("/org"), 401, "INVALID_TOKEN")
     crm.sandbox.access_token(fresh=True)
     assert crm.get("/org").status_code == 200
+
+
+def _org_status(sandbox, access_token: str) -> tuple[int, str]:
+    response = requests.get(f"{sandbox.base_url}/crm/v8/org", timeout=10,
+                            headers={"Authorization": f"Zoho-oauthtoken {access_token}"})
+    return response.status_code, response.json().get("code", "")
+
+
+def test_revoking_a_refresh_token_ends_the_access_tokens_it_gave_and_no_others(crm_sandbox):
+    code = _consent(crm_sandbox)["code"]
+    tokens = _token(crm_sandbox, grant_type="authorization_code", code=code)
+    refreshed = _token(crm_sandbox, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    other = crm_sandbox.access_token(fresh=True)  # from the configured refresh token
+    for access in (tokens["access_token"], refreshed["access_token"], other):
+        assert _org_status(crm_sandbox, access)[0] == 200
+
+    revoked = requests.post(f"{crm_sandbox.base_url}/oauth/v2/token/revoke", params={"token": tokens["refresh_token"]},
+                            timeout=10)
+
+    assert (revoked.status_code, revoked.json()) == (200, {"status": "success"})
+    assert _org_status(crm_sandbox, tokens["access_token"]) == (401, "INVALID_TOKEN")
+    assert _org_status(crm_sandbox, refreshed["access_token"]) == (401, "INVALID_TOKEN")
+    assert _token(crm_sandbox, grant_type="refresh_token", refresh_token=tokens["refresh_token"]) == {
+        "error": "invalid_code"}
+    assert _org_status(crm_sandbox, other)[0] == 200
+
+
+def test_a_reset_restores_the_configured_refresh_token_and_its_access_tokens(crm):
+    sandbox = crm.sandbox
+    access = sandbox.access_token(fresh=True)
+    try:
+        requests.post(f"{sandbox.base_url}/oauth/v2/token/revoke", data={"token": sandbox.refresh_token}, timeout=10)
+        assert _org_status(sandbox, access) == (401, "INVALID_TOKEN")
+        assert _token(sandbox, grant_type="refresh_token", refresh_token=sandbox.refresh_token) == {
+            "error": "invalid_code"}
+    finally:
+        sandbox.reset()
+    assert _org_status(sandbox, access)[0] == 200
+    assert "access_token" in _token(sandbox, grant_type="refresh_token", refresh_token=sandbox.refresh_token)
+
+
+def test_the_control_endpoint_issues_refresh_tokens_of_their_own(crm):
+    sandbox = crm.sandbox
+    sandbox.reset_calls()
+    first, second = sandbox.issue_refresh_token(), sandbox.issue_refresh_token()
+    assert first != second and first != sandbox.refresh_token
+    assert sandbox.calls()["total"] == 0  # a control call, not one of Zoho's
+    access = _token(sandbox, grant_type="refresh_token", refresh_token=first)["access_token"]
+    assert _org_status(sandbox, access)[0] == 200
+    requests.post(f"{sandbox.base_url}/oauth/v2/token/revoke", params={"token": first}, timeout=10)
+    assert _org_status(sandbox, access) == (401, "INVALID_TOKEN")
+    assert "access_token" in _token(sandbox, grant_type="refresh_token", refresh_token=second)
+    assert "access_token" in _token(sandbox, grant_type="refresh_token", refresh_token=sandbox.refresh_token)
+
+
+def test_a_data_file_from_before_access_tokens_knew_their_refresh_token_is_upgraded(tmp_path):
+    import sqlite3
+
+    from crm_sandbox.store import Store
+
+    path = str(tmp_path / "old.sqlite3")
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE grants (token TEXT PRIMARY KEY, kind TEXT NOT NULL, expires_at INTEGER, "
+                "redirect_uri TEXT, scope TEXT, revoked INTEGER NOT NULL DEFAULT 0)")
+    old.execute("INSERT INTO grants(token, kind, expires_at) VALUES ('1000.old.access', 'access', 1)")
+    old.commit()
+    old.close()
+    store = Store(path)
+    try:
+        rows = store.query("SELECT token, refresh FROM grants")
+        assert [(row["token"], row["refresh"]) for row in rows] == [("1000.old.access", None)]
+    finally:
+        store.close()

@@ -235,3 +235,10 @@ class TestList:
         assert len(self.names(first)) == 25 and len(self.names(second)) == 5
         assert not set(self.names(first)) & set(self.names(second))
         assert "Page 1 of 2" in first.content.decode()
+
+
+def test_the_customer_lookup_searches_by_the_first_100_characters_typed(actors):
+    CustomerFactory(organization=actors.organization, display_name="Q" * 100 + " Holdings")
+    client = actors.client_for(actors.finance)
+    found = client.get(reverse("customers:lookup"), {"q": "Q" * 100 + " and 10,000 more characters" * 400})
+    assert found.status_code == 200 and "Q" * 100 + " Holdings" in found.content.decode()

@@ -88,6 +88,26 @@ def test_new_invoice_does_not_preselect_an_inactive_customer_or_one_of_another_o
         assert "customer" not in page.context["form"].initial and page.context["chosen_customer"] is None
 
 
+NOT_IDS = ["²", "١٢", "12a", "-1", "0", " ", str(2**63)]  # "²" and "١٢" pass str.isdigit(); 2**63 overflows bigint
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_new_invoice_ignores_a_customer_that_is_not_an_id(actors, value):
+    CustomerFactory(organization=actors.organization, pk=2)
+    page = actors.client_for(actors.finance).get(reverse("customers:invoice_create"), {"customer": value})
+    assert page.status_code == 200
+    assert "customer" not in page.context["form"].initial and page.context["chosen_customer"] is None
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_an_invoice_posted_for_a_customer_that_is_not_an_id_is_refused_with_a_reason(actors, value):
+    customer = CustomerFactory(organization=actors.organization, pk=2)
+    response = actors.client_for(actors.finance).post(reverse("customers:invoice_create"),
+                                                      invoice_post(customer, customer=value))
+    assert response.status_code == 200 and response.context["chosen_customer"] is None
+    assert response.context["form"].errors["customer"] and not Invoice.objects.exists()
+
+
 def test_payments_reduce_the_balance_and_mark_it_paid(actors):
     invoice = InvoiceFactory(customer__organization=actors.organization, total=Decimal("300"), balance=Decimal("300"))
     client = actors.client_for(actors.finance)

@@ -51,6 +51,17 @@ def test_suggested_pairs_are_mapped_automatically(admin):
     assert items[map_key("item", "item_type")].value() == "Product_Type"  # Goods / Services picklist
 
 
+def test_opening_the_page_saves_nothing_and_saving_the_form_makes_the_module(admin, connection):
+    for module in ("customers", "vendors", "items"):
+        assert page(admin, module).status_code == 200
+        assert page(admin, module).context["form"].instance.pk is None
+    assert not ModuleConfig.objects.exists()
+    assert "Configured" not in admin.get(reverse("integration:details")).content.decode()
+    save(admin, "vendors", form_data(page(admin, "vendors")))
+    assert list(ModuleConfig.objects.values_list("module", "configured")) == [("vendors", True)]
+    assert page(admin, "vendors").context["form"].instance.configured
+
+
 def test_save_and_sync_later_saves_and_queues_nothing(admin, connection):
     response = save(admin, "customers", form_data(page(admin, "customers")))
     assert response.status_code == 302
@@ -264,6 +275,14 @@ def test_crm_configure_command_applies_the_same_rules(actors, sandbox, connectio
         run_configure("--org", org, "--module", "vendors")
 
 
+@pytest.mark.parametrize(("option", "value"), [("--hold-over", "-1"), ("--hold-over", str(2**31)),
+                                               ("--hold-over-percent", "101"), ("--hold-over-percent", "-5")])
+def test_crm_configure_refuses_hold_thresholds_out_of_range_with_a_reason(actors, sandbox, connection, option, value):
+    with pytest.raises(CommandError, match="The configuration was refused:\n  hold_over.*(greater|less) than"):
+        run_configure("--org", actors.organization.name, "--module", "vendors", "--auto-map", option, value)
+    assert not ModuleConfig.objects.filter(configured=True).exists()
+
+
 def test_a_field_renamed_in_the_crm_keeps_its_mapping_and_shows_its_new_label(admin, sandbox):
     save(admin, "customers", form_data(page(admin, "customers")))
     sandbox.rename_field("Accounts", "Billing_Code", "Postal Code")
@@ -298,8 +317,8 @@ def test_save_and_sync_later_waits_for_the_schedule_and_the_status_page_says_whe
 def test_by_sku_the_clone_choice_is_not_shown(admin, connection):
     by_name = page(admin, "items").content.decode()
     assert '<label class="choice" data-choice="clone">' in by_name
-    ModuleConfig.objects.filter(connection=connection, module="items").update(duplicate_key="sku",
-                                                                               duplicate_action="overwrite")
+    ModuleConfig.objects.create(connection=connection, module="items", duplicate_key="sku",
+                                duplicate_action="overwrite")
     by_sku = page(admin, "items").content.decode()
     assert '<label class="choice" data-choice="clone" hidden>' in by_sku
 

@@ -1,5 +1,7 @@
 """Organizations, memberships, switching, notifications, custom fields and the setup commands."""
 
+from io import StringIO
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
@@ -7,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from organizations.models import CustomField, Membership, Organization
+from organizations.models import CustomField, Membership, Notification, Organization
 from organizations.services import custom_field_create, notification_create
 from tests.factories import CustomerFactory, MembershipFactory, NotificationFactory, OrganizationFactory
 
@@ -62,17 +64,63 @@ def test_a_user_without_membership_sees_an_explanation(client, db):
     assert client.get(reverse("customers:list")).status_code == 403
 
 
-def test_unread_notifications_are_counted_in_the_header_and_cleared_when_read(actors):
+def test_unread_notifications_are_counted_in_the_header_and_cleared_by_mark_all_as_read(actors):
     notification_create(organization=actors.organization, user=actors.finance, message="Import finished")
     notification_create(organization=actors.organization, user=actors.finance, message="Second")
-    NotificationFactory(organization=actors.other_organization, user=actors.finance)
+    theirs = NotificationFactory(organization=actors.other_organization, user=actors.finance)
     client = actors.client_for(actors.finance)
     page = client.get(reverse("customers:list")).content.decode()
     assert 'data-testid="unread-count">2<' in page
     listing = client.get(reverse("notifications")).content.decode()
-    assert "Import finished" in listing
+    assert "Import finished" in listing and "Mark all as read" in listing
+    response = client.post(reverse("notifications_read"))
+    assert response.status_code == 302 and response["Location"] == reverse("notifications")
     page = client.get(reverse("customers:list")).content.decode()
     assert 'data-testid="unread-count"' not in page
+    assert "Mark all as read" not in client.get(reverse("notifications")).content.decode()
+    theirs.refresh_from_db()
+    assert theirs.read_at is None  # another organization's are read there
+
+
+def test_opening_the_notifications_page_leaves_them_unread(actors):
+    notification_create(organization=actors.organization, user=actors.finance, message="Import finished")
+    client = actors.client_for(actors.finance)
+    for _ in range(2):
+        client.get(reverse("notifications"))
+    page = client.get(reverse("customers:list")).content.decode()
+    assert 'data-testid="unread-count">1<' in page
+    assert client.get(reverse("notifications_read")).status_code == 405  # marking read needs a POST
+
+
+def test_mark_as_read_needs_the_pages_csrf_token(actors):
+    from django.test import Client
+
+    notification_create(organization=actors.organization, user=actors.finance, message="Import finished")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(actors.finance)
+    assert client.post(reverse("notifications_read")).status_code == 403
+    listing = client.get(reverse("notifications"))
+    token = listing.cookies["csrftoken"].value
+    assert 'name="csrfmiddlewaretoken"' in listing.content.decode()
+    assert client.post(reverse("notifications_read"), {"csrfmiddlewaretoken": token}).status_code == 302
+    assert not Notification.objects.filter(read_at__isnull=True).exists()
+
+
+def test_one_notification_is_marked_read_and_not_another_users(actors):
+    first = notification_create(organization=actors.organization, user=actors.finance, message="Import finished",
+                                link=reverse("customers:list"))
+    second = notification_create(organization=actors.organization, user=actors.finance, message="Second")
+    someone_elses = notification_create(organization=actors.organization, user=actors.ops, message="Theirs")
+    client = actors.client_for(actors.finance)
+    listing = client.get(reverse("notifications")).content.decode()
+    assert f'action="{reverse("notification_read", args=[first.pk])}"' in listing
+    assert f'<a href="{reverse("customers:list")}">Import finished</a>' in listing
+    client.post(reverse("notification_read", args=[first.pk]))
+    client.post(reverse("notification_read", args=[someone_elses.pk]))
+    read = dict(Notification.objects.values_list("pk", "read_at"))
+    assert read[first.pk] is not None and read[second.pk] is None and read[someone_elses.pk] is None
+    listing = client.get(reverse("notifications")).content.decode()
+    assert f'action="{reverse("notification_read", args=[first.pk])}"' not in listing
 
 
 def queries_on(client, url, params=None) -> list[str]:
@@ -150,13 +198,41 @@ def test_setup_commands_create_an_organization_members_and_demo_data(db, capsys)
     call_command("create_org", name="Globex", email="ap@globex.example", country="Germany", currency="eur")
     organization = Organization.objects.get(name="Globex")
     assert organization.base_currency == "EUR"
-    call_command("create_member", org="Globex", username="hank", password="s3cret-pass", role="finance")
+    call_command("create_member", org="Globex", username="hank", role="finance", password_stdin=True,
+                 stdin=StringIO("Quiet-harbour-42\n"))
     membership = Membership.objects.get(user__username="hank")
-    assert membership.role == "finance" and membership.user.check_password("s3cret-pass")
+    assert membership.role == "finance" and membership.user.check_password("Quiet-harbour-42")
 
 
 def test_setup_commands_fail_clearly(db):
     with pytest.raises(CommandError, match="base_currency"):
         call_command("create_org", name="X", email="x@x.example", country="Y", currency="money")
     with pytest.raises(CommandError, match="No organization named"):
-        call_command("create_member", org="Missing", username="u", password="p-assword1", role="ops")
+        call_command("create_member", org="Missing", username="u", role="ops", password_stdin=True,
+                     stdin=StringIO("Quiet-harbour-42\n"))
+
+
+def test_create_member_validates_the_password_and_never_takes_it_on_the_command_line(db, capsys):
+    call_command("create_org", name="Globex", email="ap@globex.example", country="Germany", currency="eur")
+    for weak, reason in (("short1", "too short"), ("password123", "too common"), ("4815162342", "entirely numeric"),
+                         ("hankhankhank", "too similar")):
+        with pytest.raises(CommandError, match=reason):
+            call_command("create_member", org="Globex", username="hankhankhank", role="finance",
+                         password_stdin=True, stdin=StringIO(weak + "\n"))
+    assert not Membership.objects.filter(user__username="hankhankhank").exists()
+    with pytest.raises(CommandError, match="ps and the shell's history"):
+        call_command("create_member", org="Globex", username="ina", role="finance", password="Quiet-harbour-42")
+    with pytest.raises(CommandError, match="--password-stdin"):  # no terminal to ask in
+        call_command("create_member", org="Globex", username="ina", role="finance", stdin=StringIO(""))
+
+
+def test_create_member_says_an_existing_user_keeps_their_password(db, capsys):
+    call_command("create_org", name="Globex", email="ap@globex.example", country="Germany", currency="eur")
+    call_command("create_member", org="Globex", username="hank", role="finance", password_stdin=True,
+                 stdin=StringIO("Quiet-harbour-42\n"))
+    capsys.readouterr()
+    call_command("create_member", org="Globex", username="hank", role="admin", password_stdin=True,
+                 stdin=StringIO("Another-harbour-43\n"))
+    out = capsys.readouterr().out
+    assert "already exists and keeps their password" in out and "hank is admin in Globex" in out
+    assert Membership.objects.get(user__username="hank").user.check_password("Quiet-harbour-42")

@@ -18,11 +18,12 @@ from tests.sandbox import crm_records, sandbox_client
 
 @pytest.fixture
 def connection(sandbox, actors):
+    """A connection with a refresh token of its own: deleting the integration revokes that one only."""
     crm = sandbox_client(sandbox)
     return services.connection_create(
         organization=actors.organization, user=actors.admin, crm_org=crm.org(), api_domain=sandbox.base_url,
         accounts_url=sandbox.base_url, client_id=sandbox.client_id, client_secret=sandbox.client_secret,
-        refresh_token=sandbox.refresh_token, crm_users=crm.users(),
+        refresh_token=sandbox.issue_refresh_token(), crm_users=crm.users(),
     )
 
 

@@ -1,6 +1,9 @@
 """The applier's promise: one record the database refuses becomes a SyncIssue, the rest of the page is
 written (a race the planner could not see, such as another process making a contact person primary)."""
 
+import logging
+import re
+
 from customers.models import ContactPerson
 from sync.engine import applier, planner
 from sync.engine.adapters import CONTACT_PERSONS
@@ -15,7 +18,9 @@ from .conftest import configure
 LAST_NAME = FieldSpec("last_name", "Last_Name", "text", "text", max_length=100, required=True)
 
 
-def test_a_record_the_database_refuses_is_an_issue_and_the_rest_of_the_page_is_written(connection):
+def two_primary_contacts(connection):
+    """A page of three contact persons whose first two the database refuses to make both primary: the run,
+    the customer and the page's counts."""
     config = configure(connection, "customers", crm_source="accounts_and_contacts")
     run = SyncRun.objects.create(module_config=config, trigger="instant", status="running")
     customer = CustomerFactory(organization=connection.organization)
@@ -28,8 +33,11 @@ def test_a_record_the_database_refuses_is_an_issue_and_the_rest_of_the_page_is_w
     # thinks two of these are the first.
     for action in actions[:2]:
         action.make_primary = True
+    return run, customer, applier.apply_page(scope, data, loaded, actions, progress=3)
 
-    counts = applier.apply_page(scope, data, loaded, actions, progress=3)
+
+def test_a_record_the_database_refuses_is_an_issue_and_the_rest_of_the_page_is_written(connection):
+    run, customer, counts = two_primary_contacts(connection)
 
     assert (counts.added, counts.failed) == (2, 1)
     [issue] = SyncIssue.objects.filter(run=run)
@@ -41,3 +49,17 @@ def test_a_record_the_database_refuses_is_an_issue_and_the_rest_of_the_page_is_w
     assert {link.erp_id for link in links} == set(people.values_list("pk", flat=True))
     run.refresh_from_db()
     assert (run.added, run.failed, run.progress_done) == (2, 1, 3)
+
+
+def test_the_issue_of_a_refused_record_gives_a_reference_and_the_database_error_goes_to_the_log(connection,
+                                                                                              caplog):
+    with caplog.at_level(logging.WARNING, logger="sync"):
+        run, _, _ = two_primary_contacts(connection)
+    [issue] = SyncIssue.objects.filter(run=run)
+    found = re.fullmatch(r"The database refused the record \(see the server log, reference ([0-9a-f]{8})\)\.",
+                         issue.message)
+    assert found, issue.message
+    assert "violates" not in issue.message and "Key (" not in issue.message
+    [logged] = [r for r in caplog.records if found.group(1) in r.getMessage()]
+    assert logged.levelno == logging.WARNING and "Contacts c1" in logged.getMessage()
+    assert "violates unique constraint" in logged.getMessage() and logged.exc_info is not None

@@ -1,5 +1,6 @@
 """Accounting metrics in the CRM: exact amounts, fields made once, failures recorded, edits debounced."""
 
+import logging
 import time
 from decimal import Decimal
 
@@ -53,7 +54,7 @@ def test_metrics_fields_are_created_once(actors, sandbox, connection):
 
 
 def test_a_metrics_push_stopped_by_the_database_is_recorded_failed_and_due_again(actors, sandbox, connection,
-                                                                                 monkeypatch):
+                                                                                 monkeypatch, caplog):
     customer, _ = linked_customer(sandbox, connection, actors)
     InvoiceFactory(customer=customer)
     ConnectionModel = type(connection)
@@ -67,7 +68,12 @@ def test_a_metrics_push_stopped_by_the_database_is_recorded_failed_and_due_again
         tasks.push_customer_metrics(connection.pk)
 
     run = SyncRun.objects.get(trigger="metrics")
-    assert run.status == "failed" and "server closed the connection" in run.failure_reason
+    # Its reason says where to look, with a reference; the database's words are in the log under it.
+    assert run.status == "failed" and "server closed the connection" not in run.failure_reason
+    reference = run.failure_reason.rsplit("reference ", 1)[1].rstrip(").")
+    assert run.failure_reason.startswith("The metrics push stopped on an unexpected error")
+    assert any(reference in r.getMessage() and "server closed the connection" in r.getMessage()
+               for r in caplog.records if r.levelno == logging.ERROR)
     assert ConnectionModel.objects.get(pk=connection.pk).metrics_due_at is not None
 
 

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from django.urls import reverse
 
 from tests.factories import BillFactory, CustomFieldFactory, VendorFactory
@@ -82,6 +83,20 @@ def test_a_bill_for_another_organizations_vendor_is_refused(actors):
     assert not Bill.objects.exists()
 
 
+@pytest.mark.parametrize("value", ["²", "١٢", "12a", "-1", "0", str(2**63)])  # "²" passes str.isdigit()
+def test_new_bill_ignores_a_vendor_that_is_not_an_id(actors, value):
+    VendorFactory(organization=actors.organization, pk=2)
+    page = actors.client_for(actors.finance).get(reverse("vendors:bill_create"), {"vendor": value})
+    assert page.status_code == 200
+    assert "vendor" not in page.context["form"].initial
+
+
+def test_new_bill_from_a_vendor_preselects_it(actors):
+    vendor = VendorFactory(organization=actors.organization)
+    page = actors.client_for(actors.finance).get(reverse("vendors:bill_create"), {"vendor": vendor.pk})
+    assert page.context["form"].initial["vendor"] == vendor.pk
+
+
 def test_duplicate_bill_number_for_the_same_vendor_is_refused(actors):
     bill = BillFactory(vendor__organization=actors.organization, number="B-5")
     response = actors.client_for(actors.finance).post(
@@ -97,3 +112,10 @@ def test_deactivating_a_vendor(actors):
     actors.client_for(actors.admin).post(reverse("vendors:toggle_active", args=[vendor.pk]))
     vendor.refresh_from_db()
     assert not vendor.is_active
+
+
+def test_the_vendor_lookup_searches_by_the_first_100_characters_typed(actors):
+    VendorFactory(organization=actors.organization, display_name="Q" * 100 + " Paper")
+    client = actors.client_for(actors.finance)
+    found = client.get(reverse("vendors:lookup"), {"q": "Q" * 100 + " and 10,000 more characters" * 400})
+    assert found.status_code == 200 and "Q" * 100 + " Paper" in found.content.decode()

@@ -12,6 +12,7 @@ import time
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -118,7 +119,9 @@ class Command(BaseCommand):
             password_file.write_text(secrets.token_urlsafe(9))
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
-        user = member_create(organization=organization, username=DEMO_USER, password=password, role="admin").user
+        known = get_user_model().objects.filter(username=DEMO_USER).exists()
+        user = member_create(organization=organization, username=DEMO_USER, role="admin",
+                             password=None if known else password).user
         if not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])

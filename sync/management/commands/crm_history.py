@@ -3,9 +3,12 @@ import json
 from django.core.management.base import BaseCommand
 
 from organizations.selectors import organization_for_command
+from sync.management.options import positive_int
 from sync.models import SyncRun
 
 from .crm_sync import run_json
+
+MAX_LIMIT = 10_000
 
 
 class Command(BaseCommand):
@@ -13,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True)
-        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--limit", type=positive_int(MAX_LIMIT), default=20, metavar="N",
+                            help=f"How many of the latest runs (1 to {MAX_LIMIT}, default 20)")
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):

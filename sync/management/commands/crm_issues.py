@@ -2,9 +2,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from organizations.listing import MAX_ID
 from sync import operator
 from sync.management.commands.crm_sync import run_json
-from sync.management.options import add_module_arguments, configured_module
+from sync.management.options import add_module_arguments, configured_module, positive_int
 
 
 def issue_json(issue) -> dict:
@@ -21,7 +22,8 @@ class Command(BaseCommand):
         add_module_arguments(parser)
         parser.add_argument("--json", action="store_true")
         retry = parser.add_mutually_exclusive_group()
-        retry.add_argument("--retry", type=int, metavar="ID", help="Fetch and sync this issue's record now")
+        retry.add_argument("--retry", type=positive_int(MAX_ID), metavar="ID",
+                           help="Fetch and sync this issue's record now")
         retry.add_argument("--retry-all", action="store_true", help="Fetch and sync every open issue's record now")
 
     def handle(self, *args, **options):
