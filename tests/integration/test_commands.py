@@ -19,10 +19,18 @@ def run(*args) -> str:
 def connect_args(sandbox, org, **overrides):
     values = {
         "--org": org, "--api-domain": sandbox.base_url, "--accounts-url": sandbox.base_url,
-        "--client-id": sandbox.client_id, "--client-secret": sandbox.client_secret,
-        "--refresh-token": sandbox.refresh_token, **overrides,
+        "--client-id": sandbox.client_id, **overrides,
     }
     return [item for pair in values.items() for item in pair]
+
+
+@pytest.fixture(autouse=True)
+def secrets_in_the_environment(request, monkeypatch):
+    """crm_connect reads the client secret and refresh token from the environment."""
+    if "sandbox" in request.fixturenames:
+        sandbox = request.getfixturevalue("sandbox")
+        monkeypatch.setenv("ZOHO_CLIENT_SECRET", sandbox.client_secret)
+        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", sandbox.refresh_token)
 
 
 def test_crm_connect_prints_the_connection_and_crm_status_reads_it(actors, sandbox):
