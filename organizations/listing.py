@@ -87,11 +87,16 @@ class ListState:
 MAX_ID = 2**63 - 1
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is a non-empty run of 0-9: "²" or "١٢" pass `str.isdigit()` but are no number here."""
+    return text.isascii() and text.isdecimal()
+
+
 def record_id(text: str | None) -> int | None:
-    """The id a link or form names (`?customer=12`), or None when it is not one: "²" or "١٢" pass
-    `str.isdigit()` but are not ids, and a number past MAX_ID would overflow the database's bigint."""
+    """The id a link or form names (`?customer=12`), or None when it is not one (not ascii_digits, or past
+    MAX_ID, which would overflow the database's bigint)."""
     text = (text or "").strip()
-    if not (text.isascii() and text.isdecimal()):
+    if not ascii_digits(text):
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None

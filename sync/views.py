@@ -14,7 +14,7 @@ from integration.crm.errors import CrmError
 from integration.models import ConnectionStatus, ErpModel, SyncModule
 from integration.selectors import connection_for, get_connection_for_user
 from integration.services import client_for
-from organizations.listing import MAX_QUERY, list_state
+from organizations.listing import MAX_QUERY, ascii_digits, list_state
 from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_required
 
 from . import credits, enqueue, health, importing, notifications, operator, search, selectors, services
@@ -180,8 +180,8 @@ def crm_import(request: HttpRequest, module: str) -> HttpResponse:
     crm_module = request.POST.get("crm_module", "")
     allowed = {"customers": ("Accounts", "Contacts"), "vendors": ("Vendors",)}[module]
     crm_id = request.POST.get("crm_id", "")
-    # A Zoho record id: ASCII digits ("²" passes isdigit()), no longer than a link holds.
-    if crm_module not in allowed or not (crm_id.isascii() and crm_id.isdecimal() and len(crm_id) <= 40):
+    # A Zoho record id: digits, no longer than a link holds.
+    if crm_module not in allowed or not (ascii_digits(crm_id) and len(crm_id) <= 40):
         raise Http404
     if not connection.is_active:
         return render(request, "sync/partials/crm_import.html",

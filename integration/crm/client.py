@@ -168,17 +168,24 @@ def _retry_hint(response: requests.Response | None) -> float | None:
     return None
 
 
-def token_request(session: requests.Session, accounts_url: str, data: dict, *, timeout) -> tuple[requests.Response, dict]:
-    """One POST to the accounts server's token endpoint (a refresh or a grant): (response, its JSON object).
-    A redirect raises CrmRedirected."""
+def _accounts_post(session: requests.Session, accounts_url: str, path: str, *, timeout, **request) -> requests.Response:
+    """One POST to the accounts server, following no redirect (CrmRedirected); only the path is logged, never
+    the parameters or body, which carry credentials."""
     try:
-        response = session.post(f"{accounts_url}/oauth/v2/token", data=data, timeout=timeout, allow_redirects=False)
+        response = session.post(f"{accounts_url}{path}", timeout=timeout, allow_redirects=False, **request)
     except requests.RequestException as error:
         raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
-    log.info("crm POST /oauth/v2/token -> %s", response.status_code)
+    log.info("crm POST %s -> %s", path, response.status_code)
     redirect = _redirect_error(response, "The Zoho accounts server")
     if redirect is not None:
         raise redirect
+    return response
+
+
+def token_request(session: requests.Session, accounts_url: str, data: dict, *, timeout) -> tuple[requests.Response, dict]:
+    """One POST to the accounts server's token endpoint (a refresh or a grant): (response, its JSON object).
+    A redirect raises CrmRedirected."""
+    response = _accounts_post(session, accounts_url, "/oauth/v2/token", timeout=timeout, data=data)
     body = _json_or_none(response)
     return response, body if isinstance(body, dict) else {}
 
@@ -187,15 +194,8 @@ def token_revoke(session: requests.Session, accounts_url: str, refresh_token: st
     """Revoke a refresh token at the accounts server (`accounts_url` checked already); the access tokens
     issued from it stop working too. CrmUnavailable or CrmServerError when it could not be done now; another
     CrmError when Zoho refused. Neither the token nor the URL that carries it is logged."""
-    try:
-        response = session.post(f"{accounts_url}/oauth/v2/token/revoke", params={"token": refresh_token},
-                                timeout=timeout, allow_redirects=False)
-    except requests.RequestException as error:
-        raise CrmUnavailable(f"The Zoho accounts server did not answer: {type(error).__name__}") from None
-    log.info("crm POST /oauth/v2/token/revoke -> %s", response.status_code)
-    redirect = _redirect_error(response, "The Zoho accounts server")
-    if redirect is not None:
-        raise redirect
+    response = _accounts_post(session, accounts_url, "/oauth/v2/token/revoke", timeout=timeout,
+                              params={"token": refresh_token})
     if response.status_code >= 500:
         raise CrmServerError(f"The Zoho accounts server failed ({response.status_code}).", status=response.status_code)
     body = _json_or_none(response)

@@ -103,7 +103,7 @@ def apply_page(
     if page.retired:  # a record may have left one link for another in this page: the flag follows the new one
         mark_linked(scope.adapter.model, [item.obj.pk for item in page.prepared if item.obj.pk is not None], True)
     SyncIssue.objects.bulk_create(page.issues, batch_size=500)
-    timeline.write([entry for item in page.prepared if item.obj.pk is not None and item.action.kind != Kind.CREATE
+    timeline.write([entry for item in page.prepared if item.obj.pk is not None
                     for entry in timeline.fetched(scope, data, item.action)])
     if report:
         record_progress(scope, page.counts, cursor=cursor, now=now)
@@ -188,13 +188,12 @@ def prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_pus
     link.crm_deleted_at = None
     if not pending or link.pk is None:
         link.last_synced_at = now
-    if pending and link.pk is None:
-        # A new link whose ERP values win (items both ways): the push step finds the record edited
-        # after its sync (the link is stamped `now`), as it finds a linked record changed here.
+    # A new link whose ERP values win (items both ways): the push step must find the record edited after
+    # its sync (the link is stamped `now`), as it finds a linked record changed here.
+    new_pending = pending and link.pk is None
+    if new_pending or fields - {"crm_linked"}:
         fields.add("updated_at")
-    if fields - {"crm_linked"}:
-        fields.add("updated_at")
-        obj.updated_at = now + PENDING_PUSH_OFFSET if pending and link.pk is None else now
+        obj.updated_at = now + PENDING_PUSH_OFFSET if new_pending else now
     return _Prepared(action=action, obj=obj, fields=fields, link=link, new_link=link.pk is None)
 
 
