@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from local_env import local_production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -223,12 +225,10 @@ def main() -> int:
         print("bench/latency.py measures PostgreSQL; set DATABASE_URL to a postgres:// URL", file=sys.stderr)
         return 2
     port = free_port()
-    from cryptography.fernet import Fernet
-
+    local_production_env()
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": BROKER, "SITE_URL": f"http://127.0.0.1:{port}",
            "CRM_ALLOW_LOOPBACK": "1", "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "erp_crm.settings",
-           "FIELD_ENCRYPTION_KEY": os.environ.get("FIELD_ENCRYPTION_KEY") or Fernet.generate_key().decode(),
-           "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-latency-not-secret"), "ALLOWED_HOSTS": "127.0.0.1"}
+           "ALLOWED_HOSTS": "127.0.0.1"}
     os.environ.update(env)
     try:
         prepare_database(url)

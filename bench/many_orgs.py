@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from local_env import local_production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -61,10 +63,7 @@ def setup_env() -> tuple[str, str]:
         raise SystemExit("bench/many_orgs.py measures PostgreSQL and Redis: set DATABASE_URL and CELERY_BROKER_URL")
     os.environ.update(DATABASE_URL=url, CELERY_BROKER_URL=broker, DJANGO_SETTINGS_MODULE="erp_crm.settings",
                       CRM_ALLOW_LOOPBACK="1", LOG_LEVEL="WARNING", CRM_RUN_SLICE_SECONDS=str(SLICE_SECONDS))
-    if not os.environ.get("FIELD_ENCRYPTION_KEY"):
-        from cryptography.fernet import Fernet
-
-        os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+    local_production_env()
     return url, broker
 
 

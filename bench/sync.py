@@ -32,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+from local_env import local_production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -131,10 +133,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp_crm.settings")
     os.environ.setdefault("CRM_ALLOW_LOOPBACK", "1")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    if not os.environ.get("FIELD_ENCRYPTION_KEY"):
-        from cryptography.fernet import Fernet
-
-        os.environ["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+    local_production_env()
     try:
         prepare_database(url)
     except Exception as error:  # noqa: BLE001 - say why the bench could not run
