@@ -75,14 +75,52 @@ def update_rows(model, objects: list, names: list[str]) -> None:
         cursor.executemany(sql, rows)
 
 
+def probe(model, column: str, keys, **equal) -> list:
+    """The rows of `model` whose `column` is one of `keys` and whose other columns equal `equal` (model
+    instances), where `equal` and `column`, in that order, are a unique index's columns (one row per
+    key), found by one probe of that index per key on PostgreSQL. An IN list (or a join) leaves the choice
+    to the planner, and while a first load grows a table faster than its statistics, the planner takes
+    the rows matching `equal` as few and scans them all for every page: a pass that slows as it goes."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return []
+    if db_connection.vendor != "postgresql":
+        return list(model.objects.filter(**{f"{column}__in": keys}, **equal))
+    sql, params = probe_sql(model, column, keys, **equal)
+    return list(model.objects.raw(sql, params))
+
+
+def probe_sql(model, column: str, keys: list, **equal) -> tuple[str, list]:
+    meta, quote = model._meta, db_connection.ops.quote_name
+    field = meta.get_field(column)
+    integer = field.get_internal_type() in ("AutoField", "BigAutoField", "BigIntegerField", "IntegerField",
+                                            "ForeignKey")
+    names = list(equal)
+    columns = [quote(meta.get_field(name).column) for name in names]
+    where = " AND ".join([*(f"{name} = %s" for name in columns), f"{quote(field.column)} = probe.key"])
+    # One row per key, in the order of the unique index: the planner takes that index even when its
+    # statistics make every index look alike (an empty table's), and does not flatten the subquery
+    # into a join it may hash.
+    order = ", ".join([*columns, quote(field.column)])
+    sql = (f"SELECT found.* FROM unnest(%s::{'bigint' if integer else 'text'}[]) AS probe(key) CROSS JOIN LATERAL "
+           f"(SELECT * FROM {quote(meta.db_table)} WHERE {where} ORDER BY {order} LIMIT 1) AS found")
+    return sql, [keys, *(_prepared(meta.get_field(name), equal[name]) for name in names)]
+
+
+def _prepared(field, value):
+    if hasattr(value, "pk"):
+        return value.pk
+    return field.get_db_prep_value(value, db_connection)
+
+
 def reserve_ids(wanted: list[tuple[object, int]]) -> list[list[int]]:
     """Primary keys for rows about to be inserted into several tables, from their sequences in one round
     trip: [(model, how many), ...] -> a list of ids per model (PostgreSQL)."""
     parts, params = [], []
     for index, (model, count) in enumerate(wanted):
         if count:
-            parts.append(f"SELECT {index}, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)")
-            params += [model._meta.db_table, model._meta.pk.column, count]
+            parts.append(f"SELECT {index}, nextval(%s::regclass) FROM generate_series(1, %s)")
+            params += [_sequence(model), count]
     found: list[list[int]] = [[] for _ in wanted]
     if parts:
         with db_connection.cursor() as cursor:
@@ -90,6 +128,20 @@ def reserve_ids(wanted: list[tuple[object, int]]) -> list[list[int]]:
             for index, pk in cursor.fetchall():
                 found[index].append(pk)
     return found
+
+
+_sequences: dict = {}
+
+
+def _sequence(model) -> str:
+    """The name of the sequence behind a model's primary key (looked up once: calling
+    pg_get_serial_sequence per row costs a catalog lookup a row)."""
+    name = _sequences.get(model)
+    if name is None:
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [model._meta.db_table, model._meta.pk.column])
+            name = _sequences[model] = cursor.fetchone()[0]
+    return name
 
 
 def insert_rows(model, objects: list, *, now, ids: list[int] | None = None) -> None:
@@ -128,8 +180,8 @@ def _copy_rows(meta, fields: list, objects: list, ids: list[int] | None) -> None
 
     with db_connection.wrap_database_errors, db_connection.cursor() as cursor:
         if ids is None:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                           [meta.db_table, meta.pk.column, len(objects)])
+            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                           [_sequence(meta.model), len(objects)])
             ids = [pk for (pk,) in cursor.fetchall()]
         for obj, pk in zip(objects, ids, strict=True):
             obj.pk = pk

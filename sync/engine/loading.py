@@ -14,6 +14,7 @@ from integration.models import ErpModel
 from ..models import Decision, DuplicateSuggestion, RecordLink
 from . import planner
 from .adapters import linked_subquery
+from .bulk import probe
 from .context import AdapterRun
 from .mapping import read_erp
 from .planner import ErpRow, Incoming, LinkState, PlanInput
@@ -48,17 +49,16 @@ def parents_for(*, connection, account_ids: set[str]) -> dict[str, int]:
     """CRM account id -> the ERP customer it is linked to (live links only)."""
     if not account_ids:
         return {}
-    return dict(RecordLink.objects.filter(
-        connection=connection, crm_module="Accounts", erp_model=ErpModel.CUSTOMER, crm_id__in=account_ids,
-        crm_deleted_at__isnull=True,
-    ).values_list("crm_id", "erp_id"))
+    return {link.crm_id: link.erp_id for link in probe(RecordLink, "crm_id", account_ids, connection=connection,
+                                                      crm_module="Accounts", erp_model=ErpModel.CUSTOMER)
+            if link.crm_deleted_at is None}
 
 
 def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, PageRows]:
     adapter, connection = scope.adapter, scope.connection
     rows = PageRows()
     ids = [record.crm_id for record in incoming]
-    for link in RecordLink.objects.filter(connection=connection, crm_module=adapter.crm_module, crm_id__in=ids):
+    for link in probe(RecordLink, "crm_id", ids, connection=connection, crm_module=adapter.crm_module):
         rows.links[link.crm_id] = link
     mine = [link.erp_id for link in rows.links.values() if link.erp_model == adapter.erp_model]
     queryset = adapter.queryset(scope.organization)
@@ -80,8 +80,8 @@ def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, P
     _load_unique(scope, data, rows, incoming, queryset)
     if adapter.has_parent:
         parent_ids = {record.parent_erp_id for record in incoming if record.parent_erp_id}
-        data.parents_with_primary = set(ContactPerson.objects.filter(
-            customer_id__in=parent_ids, is_primary=True).values_list("customer_id", flat=True))
+        data.parents_with_primary = {person.customer_id for person in probe(ContactPerson, "customer", parent_ids,
+                                                                            is_primary=True)}
     return data, rows
 
 
