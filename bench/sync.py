@@ -148,7 +148,7 @@ def main() -> int:
     from django.utils import timezone
 
     from crm_sandbox.process import SandboxProcess
-    from customers.models import Customer
+    from customers.models import ContactPerson, Customer
     from integration import services
     from integration.crm.client import CrmClient
     from integration.models import ModuleConfig
@@ -244,8 +244,12 @@ def main() -> int:
             from sync.models import RecordLink
 
             linked = RecordLink.objects.filter(connection=connection).count()
-            made = Customer.objects.filter(organization=organization).count()
-            print(f"  {verdict(linked == made == total)} exact count: {made} customers, {linked} links, {total} CRM records")
+            customers = Customer.objects.filter(organization=organization).count()
+            persons = ContactPerson.objects.filter(customer__organization=organization).count()
+            distinct = RecordLink.objects.filter(connection=connection).values("crm_module", "crm_id").distinct().count()
+            made = customers + persons  # contacts with an account are contact persons, the others customers
+            print(f"  {verdict(linked == made == distinct == total)} exact count: {customers} customers and "
+                  f"{persons} contact persons, {linked} links ({distinct} distinct CRM records), {total} CRM records")
             ratio = rate / floor if floor else 0
             credits_target = 50 * (math.ceil(args.accounts / JOB_RECORDS) + math.ceil(args.contacts / JOB_RECORDS)) + 50
             print(f"  initial {rate:.0f} records/s, floor {floor:.0f} records/s, ratio {ratio:.2f}, credits {run.credits}")

@@ -138,10 +138,9 @@ def _apply_file(ctx: RunContext, read: CrmModuleRead, state: dict, progress: dic
             raise BulkReadUnavailable(f"The Bulk Read result of {read.crm_module} could not be downloaded: "
                                       f"{error}") from error
         download.seek(0)
-        convert = RowConverter(ctx.crm_fields(read.crm_module))
         done = skip
-        chunks = (list(map(convert, rows)) for rows in _chunks(_rows(download, read.crm_module),
-                                                                ROWS_PER_TRANSACTION, skip=skip))
+        records = _records(download, read.crm_module, RowConverter(ctx.crm_fields(read.crm_module)))
+        chunks = _chunks(records, ROWS_PER_TRANSACTION, skip=skip)
         for records in ReadAhead(chunks):
             done += len(records)
             progress["done"] = done
@@ -196,8 +195,8 @@ class ReadAhead:
             self._thread.join(timeout=5)
 
 
-def _rows(download, module: str):
-    """The CSV's rows as dicts, read from the zip one at a time."""
+def _records(download, module: str, convert: RowConverter):
+    """The CSV's rows as records, read from the zip one at a time."""
     try:
         archive = zipfile.ZipFile(download)
     except zipfile.BadZipFile as error:
@@ -207,7 +206,10 @@ def _rows(download, module: str):
         if len(names) != 1:
             raise BulkReadUnavailable(f"The Bulk Read result of {module} holds {len(names)} CSV files, not one.")
         with archive.open(names[0]) as member:
-            yield from csv.DictReader(io.TextIOWrapper(member, encoding="utf-8-sig", newline=""))
+            rows = csv.reader(io.TextIOWrapper(member, encoding="utf-8-sig", newline=""))
+            header = next(rows, None)
+            if header is not None:
+                yield from convert.rows(header, rows)
 
 
 def _chunks(rows, size: int, *, skip: int):
@@ -224,50 +226,66 @@ def _chunks(rows, size: int, *, skip: int):
 
 
 class RowConverter:
-    """A Bulk Read CSV row -> the record Get Records gives: empty cells None, numbers and booleans typed,
-    lookups and owners ("Owner" or "Owner.id" columns) as {"id": ...}, multi-select lists split."""
+    """Bulk Read CSV rows -> the records Get Records gives: empty cells None, numbers and booleans typed,
+    lookups and owners ("Owner" or "Owner.id" columns) as {"id": ...}, multi-select lists split. Each
+    column's conversion is chosen once, from the header."""
 
     def __init__(self, crm_fields: list[dict]):
         self.types = {f.get("api_name"): f.get("data_type") or "" for f in crm_fields}
-        self._columns: dict[str, tuple[str, str]] = {}
 
-    def column(self, name: str) -> tuple[str, str]:
-        found = self._columns.get(name)
-        if found is None:
-            key = name[:-3] if name.endswith(".id") else name
-            kind = self.types.get(key, "")
-            if name.endswith(".id") or name in ("Owner", "Created_By", "Modified_By"):
-                kind = "lookup"
-            found = self._columns[name] = (key, kind)
-        return found
+    def column(self, name: str):
+        """(the record's key, the cell's conversion) of a header's column."""
+        key = name[:-3] if name.endswith(".id") else name
+        kind = self.types.get(key, "")
+        if name.endswith(".id") or name in ("Owner", "Created_By", "Modified_By"):
+            kind = "lookup"
+        return key, _CONVERSIONS.get(kind, _text)
 
-    def __call__(self, row: dict) -> dict:
-        record = {}
-        for name, text in row.items():
-            if name is None:
-                continue  # a row longer than the header
-            key, kind = self.column(name)
-            record[key] = self.value(kind, text)
-        return record
+    def rows(self, header: list[str], rows):
+        columns = [self.column(name) for name in header]
+        width = len(columns)
+        for row in rows:
+            if len(row) < width:
+                row = row + [""] * (width - len(row))  # a short row: its last cells are empty
+            # (a row longer than the header: its extra cells go)
+            yield {key: convert(text) for (key, convert), text in zip(columns, row, strict=False)}
 
-    @staticmethod
-    def value(kind: str, text):
-        if text is None or text == "":
-            return None
-        if kind in LOOKUP_TYPES:
-            return {"id": text}
-        if kind == "boolean":
-            return text.strip().lower() == "true"
-        if kind in INTEGER_TYPES:
-            try:
-                return int(text)
-            except ValueError:
-                return text  # the mapping says why it is not a number
-        if kind in NUMBER_TYPES:
-            try:
-                return float(text)
-            except ValueError:
-                return text
-        if kind == "multiselectpicklist":
-            return [part for part in text.split(";") if part]
+
+def _text(text: str):
+    return text or None
+
+
+def _lookup(text: str):
+    return {"id": text} if text else None
+
+
+def _boolean(text: str):
+    return text.strip().lower() == "true" if text else None
+
+
+def _integer(text: str):
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text  # the mapping says why it is not a number
+
+
+def _number(text: str):
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
         return text
+
+
+def _multiselect(text: str):
+    return [part for part in text.split(";") if part] if text else None
+
+
+_CONVERSIONS = {
+    **{kind: _lookup for kind in LOOKUP_TYPES}, "boolean": _boolean, "multiselectpicklist": _multiselect,
+    **{kind: _integer for kind in INTEGER_TYPES}, **{kind: _number for kind in NUMBER_TYPES},
+}

@@ -152,3 +152,25 @@ def test_a_run_that_gives_its_worker_back_mid_file_goes_on_with_the_same_job(bul
     assert Customer.objects.filter(organization=connection.organization).count() == len(accounts)
     config.refresh_from_db()
     assert "bulk" not in config.crm_cursor["Accounts"] and config.crm_cursor["Accounts"]["modified"]
+
+
+def test_csv_cells_become_the_values_get_records_gives():
+    convert = bulk_read.RowConverter([
+        {"api_name": "Employees", "data_type": "integer"}, {"api_name": "Revenue", "data_type": "currency"},
+        {"api_name": "Active", "data_type": "boolean"}, {"api_name": "Tags", "data_type": "multiselectpicklist"},
+        {"api_name": "Parent_Account", "data_type": "lookup"}, {"api_name": "Account_Name", "data_type": "text"},
+    ])
+    header = ["id", "Account_Name", "Employees", "Revenue", "Active", "Tags", "Parent_Account.id", "Owner"]
+    rows = [
+        ["1", "Acme", "12", "1500.5", "true", "A;B", "77", "900"],
+        ["2", "", "twelve", "", "false", "", "", ""],
+        ["3", "Short"],  # a short row: the cells it lacks are empty
+        ["4", "Long", "", "", "", "", "", "", "extra"],  # a longer row's extra cells go
+    ]
+    records = list(convert.rows(header, iter(rows)))
+    assert records[0] == {"id": "1", "Account_Name": "Acme", "Employees": 12, "Revenue": 1500.5, "Active": True,
+                          "Tags": ["A", "B"], "Parent_Account": {"id": "77"}, "Owner": {"id": "900"}}
+    assert records[1] == {"id": "2", "Account_Name": None, "Employees": "twelve", "Revenue": None, "Active": False,
+                          "Tags": None, "Parent_Account": None, "Owner": None}
+    assert records[2]["Account_Name"] == "Short" and records[2]["Owner"] is None and len(records[2]) == len(header)
+    assert records[3]["Account_Name"] == "Long" and len(records[3]) == len(header)
