@@ -263,22 +263,19 @@ def _boolean(text: str):
     return text.strip().lower() == "true" if text else None
 
 
-def _integer(text: str):
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text  # the mapping says why it is not a number
+def _numeric(parse):
+    def convert(text: str):
+        if not text:
+            return None
+        try:
+            return parse(text)
+        except ValueError:
+            return text  # the mapping says why it is not a number
+
+    return convert
 
 
-def _number(text: str):
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return text
+_integer, _number = _numeric(int), _numeric(float)
 
 
 def _multiselect(text: str):
