@@ -8,7 +8,7 @@ from operator import attrgetter
 
 from django.db import DatabaseError
 from django.db import connection as db_connection
-from django.db.models import JSONField
+from django.db.models import IntegerField, JSONField
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
@@ -93,8 +93,8 @@ def probe(model, column: str, keys, **equal) -> list:
 def probe_sql(model, column: str, keys: list, **equal) -> tuple[str, list]:
     meta, quote = model._meta, db_connection.ops.quote_name
     field = meta.get_field(column)
-    integer = field.get_internal_type() in ("AutoField", "BigAutoField", "BigIntegerField", "IntegerField",
-                                            "ForeignKey")
+    # Keys as bigint or as text (never as the column's varchar(n), which would cut a longer key to fit).
+    integer = isinstance(field.target_field if field.is_relation else field, IntegerField)
     names = list(equal)
     columns = [quote(meta.get_field(name).column) for name in names]
     where = " AND ".join([*(f"{name} = %s" for name in columns), f"{quote(field.column)} = probe.key"])

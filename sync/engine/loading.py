@@ -50,8 +50,8 @@ def parents_for(*, connection, account_ids: set[str]) -> dict[str, int]:
     if not account_ids:
         return {}
     return {link.crm_id: link.erp_id for link in probe(RecordLink, "crm_id", account_ids, connection=connection,
-                                                      crm_module="Accounts", erp_model=ErpModel.CUSTOMER)
-            if link.crm_deleted_at is None}
+                                                      crm_module="Accounts")
+            if link.erp_model == ErpModel.CUSTOMER and link.crm_deleted_at is None}
 
 
 def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, PageRows]:

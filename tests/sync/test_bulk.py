@@ -23,7 +23,10 @@ def _links(connection, module: str, count: int, *, start: int = 0) -> list[Recor
 def test_probe_finds_the_rows_an_in_list_finds(connection):
     _links(connection, "Accounts", 50)
     _links(connection, "Contacts", 50, start=1000)
-    wanted = [str(9_000_000 + n) for n in (0, 7, 49, 1000, 1049)] + ["404"]
+    RecordLink.objects.create(connection=connection, crm_module="Accounts", crm_id="1" * 40, erp_model="customer",
+                              erp_id=10**6, synced_snapshot={})
+    # (a key longer than the column is not cut to fit: it matches nothing)
+    wanted = [str(9_000_000 + n) for n in (0, 7, 49, 1000, 1049)] + ["404", "1" * 45]
 
     found = probe(RecordLink, "crm_id", wanted, connection=connection, crm_module="Accounts")
 
