@@ -63,7 +63,7 @@ def consent_decision(sandbox: Sandbox, request) -> Reply:
     extra = {"state": params["state"]} if "state" in params else {}
     if params.get("decision") != "accept":
         return _redirect(redirect_uri, {"error": "access_denied", **extra})
-    code = f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
+    code = _oauth_token(sandbox)
     with sandbox.store.transaction() as conn:
         conn.execute(
             "INSERT INTO grants(token, kind, expires_at, redirect_uri, scope) VALUES (?, 'code', ?, ?, ?)",
@@ -94,9 +94,8 @@ def token(sandbox: Sandbox, request) -> Reply:
             if not usable:
                 return Reply(200, {"error": "invalid_code"})
             conn.execute("UPDATE grants SET revoked = 1 WHERE token = ?", (code,))
-            refresh = f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
             scope = row["scope"] or DEFAULT_SCOPE
-            conn.execute("INSERT INTO grants(token, kind, scope) VALUES (?, 'refresh', ?)", (refresh, scope))
+            refresh = _grant_refresh(sandbox, conn, scope)
         body = _access(sandbox, request, scope, refresh)
         body["refresh_token"] = refresh
         return Reply(200, body)
@@ -111,7 +110,7 @@ def token(sandbox: Sandbox, request) -> Reply:
 
 def _access(sandbox: Sandbox, request, scope: str, refresh: str) -> dict:
     """A new access token issued from the refresh token `refresh` (it dies when that is revoked)."""
-    access = f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
+    access = _oauth_token(sandbox)
     lifetime = sandbox.config["access_token_lifetime"]
     with sandbox.store.transaction() as conn:
         conn.execute("INSERT INTO grants(token, kind, expires_at, refresh) VALUES (?, 'access', ?, ?)",
@@ -133,10 +132,19 @@ def revoke(sandbox: Sandbox, request) -> Reply:
 def issue_refresh_token(sandbox: Sandbox, scope: str = DEFAULT_SCOPE) -> str:
     """A refresh token of its own, as a consent and a code grant give one (for a client that may revoke it
     without taking the configured one from everybody else)."""
-    refresh = f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
     with sandbox.store.transaction() as conn:
-        conn.execute("INSERT INTO grants(token, kind, scope) VALUES (?, 'refresh', ?)", (refresh, scope))
+        return _grant_refresh(sandbox, conn, scope)
+
+
+def _grant_refresh(sandbox: Sandbox, conn, scope: str) -> str:
+    refresh = _oauth_token(sandbox)
+    conn.execute("INSERT INTO grants(token, kind, scope) VALUES (?, 'refresh', ?)", (refresh, scope))
     return refresh
+
+
+def _oauth_token(sandbox: Sandbox) -> str:
+    """A token shaped as Zoho's (1000.<hex>.<hex>): a grant code, a refresh or an access token."""
+    return f"1000.{sandbox.new_token()[:32]}.{sandbox.new_token()[:32]}"
 
 
 def expire_access_tokens(sandbox: Sandbox) -> int:

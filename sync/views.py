@@ -19,8 +19,9 @@ from organizations.permissions import ADMIN_ROLES, EDIT_ROLES, READ_ROLES, role_
 
 from . import credits, enqueue, health, importing, notifications, operator, search, selectors, services
 from .forms import DeleteIntegrationForm
-from .models import RunStatus, SyncRun, Trigger
+from .models import RecordLink, RunStatus, SyncRun, Trigger
 
+CRM_ID_LENGTH = RecordLink._meta.get_field("crm_id").max_length
 log = logging.getLogger(__name__)
 
 
@@ -181,7 +182,7 @@ def crm_import(request: HttpRequest, module: str) -> HttpResponse:
     allowed = {"customers": ("Accounts", "Contacts"), "vendors": ("Vendors",)}[module]
     crm_id = request.POST.get("crm_id", "")
     # A Zoho record id: digits, no longer than a link holds.
-    if crm_module not in allowed or not (ascii_digits(crm_id) and len(crm_id) <= 40):
+    if crm_module not in allowed or not (ascii_digits(crm_id) and len(crm_id) <= CRM_ID_LENGTH):
         raise Http404
     if not connection.is_active:
         return render(request, "sync/partials/crm_import.html",

@@ -167,3 +167,15 @@ def test_vendor_search_without_results_and_for_the_wrong_role(actors, sandbox, c
     assert search(actors.client_for(actors.ops), "vendors", vendor_name="xx").status_code == 403
     assert search(actors.client_for(actors.outsider), "vendors", vendor_name="xx").context["error"].startswith(
         "Zoho CRM is not connected")
+
+
+def test_import_takes_only_a_zoho_record_id_that_a_link_can_hold(actors, sandbox, connection):
+    client = actors.client_for(actors.finance)
+
+    def post(crm_id):
+        return client.post(reverse("sync:crm_import", args=["customers"]), {"crm_module": "Accounts", "crm_id": crm_id})
+
+    assert post("9" * 41).status_code == 404  # longer than a link's CRM id
+    assert post("١٢").status_code == 404  # digits, but not 0-9
+    assert post("9" * 40).status_code == 200  # a well-formed id: asked of the CRM (which has no such record)
+    assert not Customer.objects.exists()
