@@ -14,7 +14,10 @@ from django.db.models.signals import post_init, pre_init
 
 log = logging.getLogger("sync")
 
-STATISTICS_AFTER = 5000  # rows added by a fetch after which the database's planner statistics are refreshed
+# Rows added by a fetch after which the database's planner statistics are first refreshed: a page of a
+# large load. Statistics that say a table is empty make every index look alike to the planner, and it
+# may then look a page's keys up through one that scans the connection's rows for each key.
+STATISTICS_AFTER = 2000
 
 
 class Blueprint:

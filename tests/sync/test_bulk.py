@@ -8,7 +8,7 @@ import pytest
 from django.db import connection as db
 
 from customers.models import ContactPerson, Customer
-from sync.engine.bulk import probe, probe_sql, reserve_ids
+from sync.engine.bulk import TableGrowth, probe, probe_sql, reserve_ids
 from sync.models import RecordLink
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +81,24 @@ def test_reserved_ids_come_from_each_table_s_sequence(connection):
     assert len(set(customer_ids)) == 3 and len(set(link_ids)) == 2
     link = _links(connection, "Accounts", 1)[0]
     assert link.pk > max(link_ids)  # the sequence moved past what was reserved
+
+
+def test_statistics_are_refreshed_after_a_first_load_s_first_page(connection):
+    """Statistics taken when the table had pages but no rows (records deleted) say "empty": until they are
+    refreshed the planner may probe each key through an index that scans all of the connection's links."""
+    _links(connection, "Accounts", 3000)
+    RecordLink.objects.all().delete()
+    with db.cursor() as cursor:
+        cursor.execute("ANALYZE sync_recordlink")
+    growth = TableGrowth({RecordLink})
+    _links(connection, "Contacts", 2000, start=100_000)  # the first page of a load
+    growth.grew(2000)
+    _links(connection, "Contacts", 2000, start=102_000)
+
+    keys = [str(8_000_000 + n) for n in range(2000)]
+    sql, params = probe_sql(RecordLink, "crm_id", keys, connection=connection.pk, crm_module="Contacts")
+    with db.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0][0]["Plan"]
+    inner = plan["Plans"][1]["Plans"][0]  # the probe of one key, under the nested loop's LIMIT
+    assert inner.get("Index Name") == "one_link_per_crm_record" and not inner.get("Rows Removed by Filter"), inner
