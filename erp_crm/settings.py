@@ -212,6 +212,8 @@ CRM_SAVE_PUSH_DEBOUNCE_SECONDS = env.float("CRM_SAVE_PUSH_DEBOUNCE_SECONDS", def
 CRM_RUN_SLICE_SECONDS = env.int("CRM_RUN_SLICE_SECONDS", default=60)
 CRM_BULK_READ_THRESHOLD = env.int("CRM_BULK_READ_THRESHOLD", default=5000)
 CRM_BULK_READ_TIMEOUT_SECONDS = env.int("CRM_BULK_READ_TIMEOUT_SECONDS", default=3600)
+# A large load writes each page on a second database connection while it plans the next.
+CRM_PIPELINED_WRITES = env.bool("CRM_PIPELINED_WRITES", default=True)
 # A record's Sync tab keeps the changes of this many days (beat prunes older ones).
 CRM_TIMELINE_DAYS = env.int("CRM_TIMELINE_DAYS", default=180)
 # Invoice edits within this many seconds cause one push of accounting metrics to the CRM.

@@ -20,7 +20,7 @@ from .. import failures
 from ..flags import mark_linked
 from ..models import IssueKind, RecordLink, SyncIssue
 from . import planner, timeline
-from .bulk import insert_rows, new_object, reserve_ids, update_rows
+from .bulk import CopyRows, insert_rows, new_object, reserve_ids, update_rows
 from .context import AdapterRun
 from .deletions import retire_links
 from .loading import PageRows
@@ -71,6 +71,7 @@ class _Sorted:
     """A page's actions as the writes need them."""
 
     counts: Counts
+    now: object = None  # what the page's rows are stamped with
     issues: list[SyncIssue] = field(default_factory=list)
     prepared: list[_Prepared] = field(default_factory=list)
     retired: list[tuple[LinkState, bool]] = field(default_factory=list)
@@ -98,6 +99,49 @@ def apply_page(
     caller writes the counts (and cursor) with record_progress itself, in the same transaction."""
     now = timezone.now()
     page = _sort(scope, rows, actions, Counts(done=progress), now=now, deferred_push=deferred_push)
+    return write_sorted(scope, data, page, cursor=cursor, report=report)
+
+
+def sort_page(scope: AdapterRun, rows: PageRows, actions: list[Action], *, progress: int = 0) -> _Sorted:
+    """apply_page's first half, with no database writes (a fetch's): each action counted, or its ERP object
+    prepared and validated, or its issue made. `write_sorted` writes the result."""
+    return _sort(scope, rows, actions, Counts(done=progress), now=timezone.now(), deferred_push=True)
+
+
+def touches_existing(page: _Sorted) -> bool:
+    """Whether writing the page changes rows that exist (an update, a link, a link retired), rather than
+    only adding rows: a page that only adds can be written while the next one is planned."""
+    return bool(page.retired) or any(item.action.kind != Kind.CREATE or not item.new_link for item in page.prepared)
+
+
+def stage_adds(scope: AdapterRun, page: _Sorted) -> list[CopyRows]:
+    """The COPY data of a page that only adds (see touches_existing), made here and sent with
+    `write_staged` (by the pipeline's writer): primary keys reserved, links given their records' ids."""
+    items = page.prepared
+    if not items:
+        return []
+    model = scope.adapter.model
+    object_ids, link_ids = _reserve(model, len(items), len(items))
+    objects = CopyRows(model, [item.obj for item in items], now=page.now, ids=object_ids)
+    for item in items:
+        item.link.erp_id = item.obj.pk
+    links = CopyRows(RecordLink, [item.link for item in items], now=page.now, ids=link_ids)
+    page.counts.added += len(items)
+    return [objects, links]
+
+
+def write_staged(page: _Sorted, staged: list[CopyRows]) -> Counts:
+    """Write a staged page (in the caller's transaction): its rows, links and issues."""
+    for rows in staged:
+        rows.send()
+    SyncIssue.objects.bulk_create(page.issues, batch_size=500)
+    return page.counts
+
+
+def write_sorted(scope: AdapterRun, data: PlanInput, page: _Sorted, *, cursor: dict | None = None,
+                 report: bool = True) -> Counts:
+    """apply_page's second half: the page's writes, in the caller's transaction."""
+    now = page.now
     retire_links(scope, page.retired, now=now)
     page.counts.add(_write_all(scope, page, now))
     if page.retired:  # a record may have left one link for another in this page: the flag follows the new one
@@ -113,7 +157,7 @@ def apply_page(
 def _sort(scope: AdapterRun, rows: PageRows, actions: list[Action], counts: Counts, *, now,
           deferred_push: bool) -> _Sorted:
     """Count what is not written, prepare what is, and collect the issues and the links records leave."""
-    page = _Sorted(counts=counts)
+    page = _Sorted(counts=counts, now=now)
     for action in actions:
         if action.kind == Kind.NOOP:
             continue

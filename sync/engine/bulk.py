@@ -93,7 +93,35 @@ def probe(model, column: str, keys, **equal) -> list:
     return list(model.objects.raw(sql, params))
 
 
-def probe_sql(model, column: str, keys: list, **equal) -> tuple[str, list]:
+def probe_values(model, names: list[str], column: str, keys, **equal) -> list[tuple]:
+    """probe's rows as tuples of the fields `names` (attnames): no model instances built, no other columns
+    read (a link's snapshot is most of its row)."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return []
+    if db_connection.vendor != "postgresql":
+        return list(model.objects.filter(**{f"{column}__in": keys}, **equal).values_list(*names))
+    meta, quote = model._meta, db_connection.ops.quote_name
+    fields = [meta.get_field(name) for name in names]
+    sql, params = probe_sql(model, column, keys, select=", ".join(f"found.{quote(f.column)}" for f in fields),
+                            **equal)
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = [(n, f.from_db_value) for n, f in enumerate(fields) if hasattr(f, "from_db_value")]
+    if converters:
+        rows = [tuple(_converted(row, converters)) for row in rows]
+    return rows
+
+
+def _converted(row: tuple, converters: list) -> list:
+    values = list(row)
+    for index, convert in converters:
+        values[index] = convert(values[index], None, db_connection)
+    return values
+
+
+def probe_sql(model, column: str, keys: list, *, select: str = "found.*", **equal) -> tuple[str, list]:
     meta, quote = model._meta, db_connection.ops.quote_name
     field = meta.get_field(column)
     # Keys as bigint or as text (never as the column's varchar(n), which would cut a longer key to fit).
@@ -105,7 +133,7 @@ def probe_sql(model, column: str, keys: list, **equal) -> tuple[str, list]:
     # statistics make every index look alike (an empty table's), and does not flatten the subquery
     # into a join it may hash.
     order = ", ".join([*columns, quote(field.column)])
-    sql = (f"SELECT found.* FROM unnest(%s::{'bigint' if integer else 'text'}[]) AS probe(key) CROSS JOIN LATERAL "
+    sql = (f"SELECT {select} FROM unnest(%s::{'bigint' if integer else 'text'}[]) AS probe(key) CROSS JOIN LATERAL "
            f"(SELECT * FROM {quote(meta.db_table)} WHERE {where} ORDER BY {order} LIMIT 1) AS found")
     return sql, [keys, *(_prepared(meta.get_field(name), equal[name]) for name in names)]
 
@@ -157,47 +185,77 @@ def insert_rows(model, objects: list, *, now, ids: list[int] | None = None) -> N
     if db_connection.vendor != "postgresql":
         model.objects.bulk_create(objects, batch_size=500)
         return
-    meta = model._meta
-    fields = list(meta.concrete_fields)
-    stamped = [f.attname for f in fields if getattr(f, "auto_now", False)]
-    created = [f.attname for f in fields if getattr(f, "auto_now_add", False)]
-    for obj in objects:
-        for name in stamped:
-            setattr(obj, name, now)
-        for name in created:
-            if getattr(obj, name) is None:
-                setattr(obj, name, now)
-    try:
-        _copy_rows(meta, fields, objects, ids)
-    except DatabaseError:
+    CopyRows(model, objects, now=now, ids=ids).send()
+
+
+class CopyRows:
+    """New rows of one table made into COPY data where it is made (primary keys given, auto_now fields
+    stamped), and sent by `send` then, or later on another connection (PostgreSQL). Until they are sent,
+    and if sending fails, the objects are unsaved (`unsaved`)."""
+
+    def __init__(self, model, objects: list, *, now, ids: list[int] | None = None):
+        meta = model._meta
+        self.model, self.objects = model, objects
+        fields = list(meta.concrete_fields)
+        quote = db_connection.ops.quote_name
+        self.sql = (f"COPY {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN")
+        stamped = [f.attname for f in fields if getattr(f, "auto_now", False)]
+        created = [f.attname for f in fields if getattr(f, "auto_now_add", False)]
         for obj in objects:
-            obj.pk = None  # not saved: a retry inserts them afresh
-        raise
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = db_connection.alias
-
-
-def _copy_rows(meta, fields: list, objects: list, ids: list[int] | None) -> None:
-    from psycopg.types.json import Jsonb
-
-    with db_connection.wrap_database_errors, db_connection.cursor() as cursor:
+            for name in stamped:
+                setattr(obj, name, now)
+            for name in created:
+                if getattr(obj, name) is None:
+                    setattr(obj, name, now)
         if ids is None:
-            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                           [_sequence(meta.model), len(objects)])
-            ids = [pk for (pk,) in cursor.fetchall()]
+            ids = reserve_ids([(model, len(objects))])[0]
         for obj, pk in zip(objects, ids, strict=True):
             obj.pk = pk
-        columns = ", ".join(db_connection.ops.quote_name(f.column) for f in fields)
-        values_of = attrgetter(*(f.attname for f in fields))
-        json_columns = [n for n, f in enumerate(fields) if isinstance(f, JSONField)]
-        with cursor.cursor.copy(f"COPY {db_connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objects:
-                row = list(values_of(obj))
-                for n in json_columns:
-                    if row[n] is not None:
-                        row[n] = Jsonb(row[n])
-                copy.write_row(row)
+        self.data = _copy_data(fields, objects)
+
+    def send(self) -> None:
+        try:
+            with db_connection.wrap_database_errors, db_connection.cursor() as cursor:
+                with cursor.cursor.copy(self.sql) as copy:
+                    for chunk in self.data:
+                        copy.write(chunk)
+        except DatabaseError:
+            self.unsaved()
+            raise
+        alias = db_connection.alias  # (the connection proxy costs a lookup per attribute read)
+        for obj in self.objects:
+            state = obj._state
+            state.adding = False
+            state.db = alias
+
+    def unsaved(self) -> None:
+        """Not saved: writing them again inserts them afresh."""
+        for obj in self.objects:
+            obj.pk = None
+            obj._state.adding = True
+
+
+def _copy_data(fields: list, objects: list) -> list[bytes]:
+    """The objects' rows in COPY's text format, by psycopg's own formatting (the connection's dumpers)."""
+    from psycopg._copy_base import TextFormatter
+    from psycopg.adapt import Transformer
+    from psycopg.types.json import Jsonb
+
+    db_connection.ensure_connection()
+    formatter = TextFormatter(Transformer(db_connection.connection))
+    values_of = attrgetter(*(f.attname for f in fields))
+    json_columns = [n for n, f in enumerate(fields) if isinstance(f, JSONField)]
+    chunks = []
+    for obj in objects:
+        row = list(values_of(obj))
+        for n in json_columns:
+            if row[n] is not None:
+                row[n] = Jsonb(row[n])
+        chunk = formatter.write_row(row)
+        if chunk:
+            chunks.append(chunk)
+    chunks.append(formatter.end())
+    return chunks
 
 
 def relaxed_commit() -> None:

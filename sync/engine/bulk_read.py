@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from integration.crm.errors import CrmError
 
-from . import cursor
+from . import cursor, pipeline
 from .adapters import CrmModuleRead
 from .context import RunContext
 from .incoming import apply_records
@@ -141,12 +141,21 @@ def _apply_file(ctx: RunContext, read: CrmModuleRead, state: dict, progress: dic
         done = skip
         records = _records(download, read.crm_module, RowConverter(ctx.crm_fields(read.crm_module)))
         chunks = _chunks(records, ROWS_PER_TRANSACTION, skip=skip)
-        for records in ReadAhead(chunks):
-            done += len(records)
-            progress["done"] = done
-            state[BULK] = dict(progress)
-            apply_records(ctx, read, records, cursor=ctx.cursor_with(read.crm_module, dict(state)))
-            ctx.checkpoint()
+        writer = pipeline.PageWriter(ctx, read) if pipeline.usable() else None
+        try:
+            for records in ReadAhead(chunks):
+                done += len(records)
+                progress["done"] = done
+                state[BULK] = dict(progress)
+                page_cursor = ctx.cursor_with(read.crm_module, dict(state))
+                if writer is not None:
+                    writer.apply(records, page_cursor)
+                else:
+                    apply_records(ctx, read, records, cursor=page_cursor)
+                ctx.checkpoint()
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 class ReadAhead:

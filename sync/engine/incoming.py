@@ -4,18 +4,20 @@ plan, and write, in one transaction with the cursor."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from ..models import RecordLink
 from . import erp_id, planner
 from .adapters import CONTACT_PERSONS, CONTACTS, Adapter, CrmModuleRead
-from .applier import apply_page
+from .applier import sort_page, stage_adds, touches_existing, write_sorted, write_staged
 from .bulk import relaxed_commit
-from .context import RunContext
+from .context import AdapterRun, RunContext
 from .cursor import parse_time
 from .loading import load_page, parents_for
 from .mapping import record_to_erp
-from .planner import Incoming
+from .planner import Incoming, PlanInput
 from .progress import Counts, record_progress
 
 
@@ -74,18 +76,80 @@ def _pushed_individuals(ctx: RunContext, read: CrmModuleRead, records: list[dict
 
 def apply_records(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, cursor: dict | None) -> Counts:
     """One page: route, convert, load, plan and write, in one transaction with the cursor."""
-    total = Counts()
     with transaction.atomic():
         relaxed_commit()
-        groups, parents = route(ctx, read, records)
-        for adapter, rows in groups.values():
-            if not rows:
-                continue
-            scope = ctx.adapter_run(adapter)
-            incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
-            data, loaded = load_page(scope, incoming)
-            actions = planner.plan(data)
-            total.add(apply_page(scope, data, loaded, actions, progress=len(rows), report=False))
-        record_progress(ctx.adapter_run(read.adapters[0]), total, cursor=cursor)
+        total = write_page(ctx, read, plan_page(ctx, read, records), cursor=cursor)
     ctx.growth.grew(total.added)
+    return total
+
+
+@dataclass
+class PlannedGroup:
+    """One adapter's share of a planned page: its plan sorted into what is written."""
+
+    scope: AdapterRun
+    data: PlanInput
+    sorted: object  # applier's sorted page
+    staged: list | None = None  # its COPY data, once staged
+
+
+@dataclass
+class PlannedPage:
+    groups: list[PlannedGroup]
+    records: int
+
+    @property
+    def only_adds(self) -> bool:
+        """Writing it adds rows and changes none (see applier.touches_existing)."""
+        return not any(touches_existing(group.sorted) or group.data.unique_field for group in self.groups)
+
+    def primaries(self) -> set[int]:
+        """The customers this page gives their primary contact person."""
+        return {item.action.parent_id for group in self.groups for item in group.sorted.prepared
+                if item.action.make_primary and item.action.parent_id}
+
+    def crm_ids(self) -> set[str]:
+        return {record.crm_id for group in self.groups for record in group.data.incoming}
+
+    def stage(self) -> None:
+        """Make a page that only adds into COPY data, to be written by write_staged_page."""
+        for group in self.groups:
+            group.staged = stage_adds(group.scope, group.sorted)
+
+
+def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
+              primaries: set[int] = frozenset()) -> PlannedPage:
+    """Route, convert, load and plan one page, and prepare its writes (no database writes). `primaries`:
+    customers given a primary contact person by pages not yet committed."""
+    groups, parents = route(ctx, read, records)
+    planned = PlannedPage(groups=[], records=len(records))
+    for adapter, rows in groups.values():
+        if not rows:
+            continue
+        scope = ctx.adapter_run(adapter)
+        incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
+        data, loaded = load_page(scope, incoming)
+        if primaries and data.has_parent:
+            data.parents_with_primary |= primaries
+        actions = planner.plan(data)
+        planned.groups.append(PlannedGroup(scope=scope, data=data,
+                                           sorted=sort_page(scope, loaded, actions, progress=len(rows))))
+    return planned
+
+
+def write_page(ctx: RunContext, read: CrmModuleRead, planned: PlannedPage, *, cursor: dict | None) -> Counts:
+    """Write a planned page and the run's progress with its cursor; call inside a transaction."""
+    total = Counts()
+    for group in planned.groups:
+        total.add(write_sorted(group.scope, group.data, group.sorted, report=False))
+    record_progress(ctx.adapter_run(read.adapters[0]), total, cursor=cursor)
+    return total
+
+
+def write_staged_page(ctx: RunContext, read: CrmModuleRead, planned: PlannedPage, *, cursor: dict | None) -> Counts:
+    """write_page for a staged page (on any connection); call inside a transaction."""
+    total = Counts()
+    for group in planned.groups:
+        total.add(write_staged(group.sorted, group.staged))
+    record_progress(ctx.adapter_run(read.adapters[0]), total, cursor=cursor)
     return total

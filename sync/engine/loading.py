@@ -14,7 +14,7 @@ from integration.models import ErpModel
 from ..models import Decision, DuplicateSuggestion, RecordLink
 from . import planner
 from .adapters import linked_subquery
-from .bulk import probe
+from .bulk import probe, probe_values
 from .context import AdapterRun
 from .mapping import read_erp
 from .planner import ErpRow, Incoming, LinkState, PlanInput
@@ -49,9 +49,10 @@ def parents_for(*, connection, account_ids: set[str]) -> dict[str, int]:
     """CRM account id -> the ERP customer it is linked to (live links only)."""
     if not account_ids:
         return {}
-    return {link.crm_id: link.erp_id for link in probe(RecordLink, "crm_id", account_ids, connection=connection,
-                                                      crm_module="Accounts")
-            if link.erp_model == ErpModel.CUSTOMER and link.crm_deleted_at is None}
+    found = probe_values(RecordLink, ["crm_id", "erp_id", "erp_model", "crm_deleted_at"], "crm_id", account_ids,
+                         connection=connection, crm_module="Accounts")
+    return {crm_id: erp_id for crm_id, erp_id, erp_model, deleted_at in found
+            if erp_model == ErpModel.CUSTOMER and deleted_at is None}
 
 
 def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, PageRows]:
@@ -80,8 +81,8 @@ def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, P
     _load_unique(scope, data, rows, incoming, queryset)
     if adapter.has_parent:
         parent_ids = {record.parent_erp_id for record in incoming if record.parent_erp_id}
-        data.parents_with_primary = {person.customer_id for person in probe(ContactPerson, "customer", parent_ids,
-                                                                            is_primary=True)}
+        data.parents_with_primary = {customer_id for (customer_id,) in probe_values(
+            ContactPerson, ["customer_id"], "customer", parent_ids, is_primary=True)}
     return data, rows
 
 
