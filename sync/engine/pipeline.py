@@ -32,7 +32,7 @@ log = logging.getLogger("sync")
 
 # The writing thread waits for the lock of the interpreter after each answer of the database while the
 # planning thread runs: at the default 5 ms a page's dozen round trips would cost more than its writes.
-SWITCH_SECONDS = float(__import__("os").environ.get("SWITCH", "0.0005"))
+SWITCH_SECONDS = 0.0005
 
 
 def usable() -> bool:

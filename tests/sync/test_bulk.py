@@ -102,3 +102,31 @@ def test_statistics_are_refreshed_after_a_first_load_s_first_page(connection):
         plan = cursor.fetchone()[0][0]["Plan"]
     inner = plan["Plans"][1]["Plans"][0]  # the probe of one key, under the nested loop's LIMIT
     assert inner.get("Index Name") == "one_link_per_crm_record" and not inner.get("Rows Removed by Filter"), inner
+
+
+def test_copied_rows_keep_their_json_and_text_exactly(connection):
+    """COPY's text format: tabs, newlines, backslashes and NUL-free unicode in text and JSON come back as
+    they went, and JSON that orjson refuses (an integer beyond 64 bits, a key that is not a string) too."""
+    from django.utils import timezone
+
+    from sync.engine.bulk import insert_rows, probe_values
+
+    snapshots = [
+        {"display_name": "Tab\there, new\nline, back\\slash, quote \" and Ünïcødé ✓", "rate": 12.5, "tags": ["a", "b"],
+         "nested": {"none": None, "yes": True}},
+        {"big": 2**70},
+        {1: "an integer key"},
+    ]
+    links = [RecordLink(connection=connection, crm_module="Accounts", crm_id=f"77{n}", erp_model="customer",
+                        erp_id=70 + n, synced_snapshot=snapshot, crm_modified_time=None)
+             for n, snapshot in enumerate(snapshots)]
+    links[0].crm_id = "77\t0"
+
+    insert_rows(RecordLink, links, now=timezone.now())
+
+    stored = {link.crm_id: link.synced_snapshot for link in RecordLink.objects.filter(connection=connection)}
+    assert stored == {"77\t0": snapshots[0], "771": {"big": 2**70}, "772": {"1": "an integer key"}}
+    assert all(link.pk for link in links)
+    [(snapshot,)] = probe_values(RecordLink, ["synced_snapshot"], "crm_id", ["771"], connection=connection,
+                                 crm_module="Accounts")
+    assert snapshot == {"big": 2**70}
