@@ -38,7 +38,9 @@ log = logging.getLogger("sync")
 
 ROWS_PER_TRANSACTION = 2000  # a crash replays at most this many records
 JOB_PAGE = 200_000  # records per job (a job's `page`)
-POLL_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.5, 3, 5)  # between status reads, then the last one again
+# Between status reads, then the last one again: half-second steps through the first seconds, in which
+# a job of some hundred thousand records may be done, then slower.
+POLL_SECONDS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5, 0.5, 1, 1, 2, 3, 5)
 MARGIN = datetime.timedelta(minutes=1)  # the sorted pass starts this much before the first job did
 BULK = "bulk"  # the cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso}
 LOOKUP_TYPES = {"lookup", "ownerlookup", "userlookup"}

@@ -26,13 +26,15 @@ def _lookup_id(value) -> str | None:
     return str(value.get("id")) if isinstance(value, dict) and value.get("id") else None
 
 
-def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[str, int]) -> Incoming:
+def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[str, int], *,
+                specs: list | None = None) -> Incoming:
     """One CRM record as the planner takes it: its values converted under the mapping, with what failed."""
-    values, errors = record_to_erp(ctx.specs(adapter), record)
+    values, errors = record_to_erp(ctx.specs(adapter) if specs is None else specs, record)
     account_id = _lookup_id(record.get("Account_Name")) if adapter.has_parent else None
+    ref = record.get(erp_id.FIELD)
     return Incoming(
-        erp_ref=erp_id.parse(record.get(erp_id.FIELD), organization_id=ctx.connection.organization_id,
-                             erp_model=adapter.erp_model),
+        erp_ref=None if ref is None else erp_id.parse(ref, organization_id=ctx.connection.organization_id,
+                                                      erp_model=adapter.erp_model),
         crm_id=str(record.get("id")), values=values, errors=errors, modified=parse_time(record.get("Modified_Time")),
         owner_id=_lookup_id(record.get("Owner")),
         parent_crm_id=account_id, parent_erp_id=parents.get(account_id) if account_id else None,
@@ -127,7 +129,7 @@ def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
         if not rows:
             continue
         scope = ctx.adapter_run(adapter)
-        incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
+        incoming = [to_incoming(ctx, adapter, record, parents, specs=scope.specs) for record in rows]
         data, loaded = load_page(scope, incoming)
         if primaries and data.has_parent:
             data.parents_with_primary |= primaries

@@ -22,7 +22,7 @@ class Kind:
     UNLINK = "unlink"  # the link goes, the ERP record stays (deleted in the CRM, but kept)
 
 
-@dataclass
+@dataclass(slots=True)  # one per record: lighter to make
 class Incoming:
     """One CRM record, already converted under the mapping."""
 
@@ -36,7 +36,7 @@ class Incoming:
     erp_ref: int | None = None  # the ERP record this CRM record was pushed from (its ERP id field)
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkState:
     erp_model: str
     erp_id: int
@@ -45,7 +45,7 @@ class LinkState:
     link_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ErpRow:
     erp_id: int
     values: dict[str, Any]  # canonical values under the mapping
@@ -54,7 +54,7 @@ class ErpRow:
     label: str = ""  # how to name it in messages
 
 
-@dataclass
+@dataclass(slots=True)
 class Issue:
     kind: str  # error | conflict | skipped (SyncIssue kinds)
     message: str
@@ -63,7 +63,7 @@ class Issue:
     erp_value: Any = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     kind: str
     crm_id: str
