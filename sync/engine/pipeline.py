@@ -3,12 +3,12 @@ its links, the run's progress and the cursor, in one transaction) go to a thread
 connection of its own, and the caller plans the next page meanwhile. The two overlap because the writing
 thread mostly waits for PostgreSQL, which works on another core.
 
-Only a page that adds rows and changes none (a first load's) is written this way, and the next page is
-planned as if it were committed: the customers it gives a primary contact person are handed over, and a
-page naming a record of the page in flight waits for it. Any other page, or a page written after one whose
-write fell back to record by record, is planned again once the page before is committed and written as
-`incoming.apply_records` writes it. Pages commit in order, each with its cursor, so a crash replays at most
-the page in flight and the one planned.
+Only a page that adds rows and changes none (a first load's; not items, whose next page must see the SKUs
+taken) is written this way, and the next page is planned as if it were committed: the customers it gives
+a primary contact person are handed over, and a page naming a record of the page in flight waits for it.
+Any other page is planned again once the page before is committed and written as
+`incoming.apply_records` writes it; so is a page the database refused, and every page after it. Pages
+commit in order, each with its cursor, so a crash replays at most the page in flight and the one planned.
 """
 
 from __future__ import annotations

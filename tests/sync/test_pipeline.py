@@ -112,3 +112,15 @@ def test_inside_a_transaction_pages_are_written_in_it(bulk, connection, sandbox,
     run = sync(config)
 
     assert run.status == "succeeded" and run.added > 0 and written == []
+
+
+def test_a_pipelined_run_that_gives_its_worker_back_mid_file_goes_on_where_it_was(transactional_db, written,
+                                                                                connection, sandbox, monkeypatch):
+    """Each slice ends with the page in flight committed and its cursor saved: the next slice reads on from
+    there, with nothing applied twice or left out."""
+    from . import test_bulk_read
+
+    test_bulk_read.test_a_run_that_gives_its_worker_back_mid_file_goes_on_with_the_same_job(
+        None, connection, sandbox, monkeypatch)
+
+    assert len(written) >= 3
