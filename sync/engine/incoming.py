@@ -26,15 +26,13 @@ def _lookup_id(value) -> str | None:
     return str(value.get("id")) if isinstance(value, dict) and value.get("id") else None
 
 
-def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[str, int], *,
-                specs: list | None = None) -> Incoming:
+def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[str, int]) -> Incoming:
     """One CRM record as the planner takes it: its values converted under the mapping, with what failed."""
-    values, errors = record_to_erp(ctx.specs(adapter) if specs is None else specs, record)
+    values, errors = record_to_erp(ctx.specs(adapter), record)
     account_id = _lookup_id(record.get("Account_Name")) if adapter.has_parent else None
-    ref = record.get(erp_id.FIELD)
     return Incoming(
-        erp_ref=None if ref is None else erp_id.parse(ref, organization_id=ctx.connection.organization_id,
-                                                      erp_model=adapter.erp_model),
+        erp_ref=erp_id.parse(record.get(erp_id.FIELD), organization_id=ctx.connection.organization_id,
+                             erp_model=adapter.erp_model),
         crm_id=str(record.get("id")), values=values, errors=errors, modified=parse_time(record.get("Modified_Time")),
         owner_id=_lookup_id(record.get("Owner")),
         parent_crm_id=account_id, parent_erp_id=parents.get(account_id) if account_id else None,
@@ -98,7 +96,6 @@ class PlannedGroup:
 @dataclass
 class PlannedPage:
     groups: list[PlannedGroup]
-    records: int
 
     @property
     def only_adds(self) -> bool:
@@ -114,7 +111,7 @@ class PlannedPage:
         return {record.crm_id for group in self.groups for record in group.data.incoming}
 
     def stage(self) -> None:
-        """Make a page that only adds into COPY data, to be written by write_staged_page."""
+        """Make a page that only adds into COPY data, which write_page then sends."""
         for group in self.groups:
             group.staged = stage_adds(group.scope, group.sorted)
 
@@ -124,12 +121,12 @@ def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
     """Route, convert, load and plan one page, and prepare its writes (no database writes). `primaries`:
     customers given a primary contact person by pages not yet committed."""
     groups, parents = route(ctx, read, records)
-    planned = PlannedPage(groups=[], records=len(records))
+    planned = PlannedPage(groups=[])
     for adapter, rows in groups.values():
         if not rows:
             continue
         scope = ctx.adapter_run(adapter)
-        incoming = [to_incoming(ctx, adapter, record, parents, specs=scope.specs) for record in rows]
+        incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
         data, loaded = load_page(scope, incoming)
         if primaries and data.has_parent:
             data.parents_with_primary |= primaries
@@ -140,18 +137,13 @@ def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
 
 
 def write_page(ctx: RunContext, read: CrmModuleRead, planned: PlannedPage, *, cursor: dict | None) -> Counts:
-    """Write a planned page and the run's progress with its cursor; call inside a transaction."""
+    """Write a planned page (its staged COPY data, once staged) and the run's progress with its cursor;
+    call inside a transaction, on any connection."""
     total = Counts()
     for group in planned.groups:
-        total.add(write_sorted(group.scope, group.data, group.sorted, report=False))
-    record_progress(ctx.adapter_run(read.adapters[0]), total, cursor=cursor)
-    return total
-
-
-def write_staged_page(ctx: RunContext, read: CrmModuleRead, planned: PlannedPage, *, cursor: dict | None) -> Counts:
-    """write_page for a staged page (on any connection); call inside a transaction."""
-    total = Counts()
-    for group in planned.groups:
-        total.add(write_staged(group.sorted, group.staged))
+        if group.staged is None:
+            total.add(write_sorted(group.scope, group.data, group.sorted, report=False))
+        else:
+            total.add(write_staged(group.sorted, group.staged))
     record_progress(ctx.adapter_run(read.adapters[0]), total, cursor=cursor)
     return total

@@ -26,7 +26,7 @@ from django.db import connection as db_connection
 from .adapters import CrmModuleRead
 from .bulk import relaxed_commit
 from .context import RunContext
-from .incoming import apply_records, plan_page, write_staged_page
+from .incoming import apply_records, plan_page, write_page
 
 log = logging.getLogger("sync")
 
@@ -69,15 +69,17 @@ class PageWriter:
         self._thread.start()
 
     def apply(self, records: list[dict], cursor: dict | None) -> None:
+        if self._serial:
+            apply_records(self.ctx, self.read, records, cursor=cursor)
+            return
         flight = self._flight
         if flight is not None and flight.crm_ids.intersection(str(record.get("id")) for record in records):
             self._settle()
             flight = None
-        planned = None if self._serial else plan_page(self.ctx, self.read, records,
-                                                      primaries=flight.primaries if flight else set())
-        if planned is not None and planned.only_adds:
+        planned = plan_page(self.ctx, self.read, records, primaries=flight.primaries if flight else set())
+        if planned.only_adds:
             planned.stage()  # while the page before is written
-        if not self._settle() or planned is None or not planned.only_adds:
+        if not self._settle() or not planned.only_adds:
             # Planned on what is committed now, as a page is written without a pipeline.
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
@@ -86,12 +88,12 @@ class PageWriter:
         self._jobs.put((planned, cursor))
 
     def _settle(self) -> bool:
-        """Wait for the page in flight to be committed. A page the database refused is written again as
-        apply_records writes it (record by record where it must, the refusals in the history), and then
-        so is every later page; returns False then."""
+        """Wait for the page in flight, if any, to be committed. A page the database refused is written
+        again as apply_records writes it (record by record where it must, the refusals in the history),
+        and so is every later page; returns False then."""
         flight, self._flight = self._flight, None
         if flight is None:
-            return not self._serial
+            return True
         counts, error = self._done.get()
         if error is None:
             self.ctx.growth.grew(counts.added)
@@ -118,7 +120,7 @@ class PageWriter:
                 try:
                     with transaction.atomic():
                         relaxed_commit()
-                        self._done.put((write_staged_page(self.ctx, self.read, planned, cursor=cursor), None))
+                        self._done.put((write_page(self.ctx, self.read, planned, cursor=cursor), None))
                 except BaseException as error:  # noqa: BLE001 - raised in the caller's thread
                     self._done.put((None, error))
         finally:

@@ -25,13 +25,13 @@ REWRITTEN = "a pipelined page write failed"
 def written(bulk, monkeypatch):
     """The threads that wrote pipelined pages, one entry per page."""
     threads: list[str] = []
-    write = incoming.write_staged_page
+    write = incoming.write_page
 
     def spy(*args, **kwargs):
         threads.append(threading.current_thread().name)
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "write_staged_page", spy)
+    monkeypatch.setattr(pipeline, "write_page", spy)
     return threads
 
 
