@@ -225,7 +225,7 @@ def prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_pus
     if link is None or link.erp_model != adapter.erp_model or action.retire is not None:
         link = new_object(RecordLink, connection_id=scope.config.connection_id, crm_module=adapter.crm_module,
                           crm_id=action.crm_id, erp_model=adapter.erp_model, erp_id=action.erp_id or 0,
-                          origin="crm" if creating else "erp")
+                          origin="crm" if creating else "erp", linked_at=now)
     pending = deferred_push and bool(action.push)
     link.synced_snapshot = _stored_snapshot(action, pending)
     link.crm_modified_time = action.modified or link.crm_modified_time

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from integration.crm.client import CrmClient
@@ -53,6 +54,16 @@ class AdapterRun:
     @property
     def organization(self):
         return self.config.connection.organization
+
+    @cached_property
+    def erp_rows(self) -> QuerySet:
+        """The adapter's ERP rows of this organization (a query, built when a page needs it)."""
+        return self.adapter.queryset(self.organization)
+
+    @cached_property
+    def unlinked_rows(self) -> QuerySet:
+        """... those without a link of this connection."""
+        return self.erp_rows.exclude(linked_subquery(connection=self.connection, adapter=self.adapter))
 
 
 class RunYield(Exception):

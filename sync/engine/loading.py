@@ -13,7 +13,6 @@ from integration.models import ErpModel
 
 from ..models import Decision, DuplicateSuggestion, RecordLink
 from . import planner
-from .adapters import linked_subquery
 from .bulk import probe, probe_values
 from .context import AdapterRun
 from .mapping import read_erp
@@ -62,8 +61,7 @@ def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, P
     for link in probe(RecordLink, "crm_id", ids, connection=connection, crm_module=adapter.crm_module):
         rows.links[link.crm_id] = link
     mine = [link.erp_id for link in rows.links.values() if link.erp_model == adapter.erp_model]
-    queryset = adapter.queryset(scope.organization)
-    rows.objects = queryset.in_bulk(mine) if mine else {}
+    rows.objects = scope.erp_rows.in_bulk(mine) if mine else {}
     data = PlanInput(
         specs=scope.specs, erp_model=adapter.erp_model, crm_wins=adapter.crm_wins, incoming=incoming,
         links={crm_id: link_state(link) for crm_id, link in rows.links.items()},
@@ -74,11 +72,10 @@ def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, P
         unique_field=adapter.unique_field, has_parent=adapter.has_parent,
     )
     unlinked = [record for record in incoming if record.crm_id not in rows.links and not record.errors]
-    unlinked_rows = queryset.exclude(linked_subquery(connection=connection, adapter=adapter))
-    _load_own(scope, data, rows, unlinked, unlinked_rows)
-    _load_decisions(scope, data, rows, unlinked, unlinked_rows)
-    _load_candidates(scope, data, rows, unlinked, unlinked_rows)
-    _load_unique(scope, data, rows, incoming, queryset)
+    _load_own(scope, data, rows, unlinked)
+    _load_decisions(scope, data, rows, unlinked)
+    _load_candidates(scope, data, rows, unlinked)
+    _load_unique(scope, data, rows, incoming)
     if adapter.has_parent:
         parent_ids = {record.parent_erp_id for record in incoming if record.parent_erp_id}
         data.parents_with_primary = {customer_id for (customer_id,) in probe_values(
@@ -86,16 +83,16 @@ def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, P
     return data, rows
 
 
-def _load_own(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], unlinked_rows) -> None:
+def _load_own(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming]) -> None:
     """Unlinked ERP records that records of this page name by their ERP id (we pushed them)."""
     refs = {record.erp_ref for record in unlinked if record.erp_ref}
     if refs:
-        for obj in unlinked_rows.filter(pk__in=refs):
+        for obj in scope.unlinked_rows.filter(pk__in=refs):
             rows.add(scope, data, obj)
             data.own.add(obj.pk)
 
 
-def _load_decisions(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], unlinked_rows) -> None:
+def _load_decisions(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming]) -> None:
     """An admin's decisions on possible duplicates among this page's new records: the accepted ERP records
     (still unlinked) to link to, the rejected pairs to keep apart."""
     if not unlinked or not scope.has_decisions:
@@ -110,13 +107,13 @@ def _load_decisions(scope, data: PlanInput, rows: PageRows, unlinked: list[Incom
         else:
             data.rejected.add((suggestion.crm_id, suggestion.erp_id))
     if accepted:
-        for obj in unlinked_rows.filter(pk__in=set(accepted.values())):
+        for obj in scope.unlinked_rows.filter(pk__in=set(accepted.values())):
             if obj.pk not in data.rows:
                 rows.add(scope, data, obj)
         data.accepted = {crm_id: erp_id for crm_id, erp_id in accepted.items() if erp_id in data.rows}
 
 
-def _load_candidates(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming], unlinked_rows) -> None:
+def _load_candidates(scope, data: PlanInput, rows: PageRows, unlinked: list[Incoming]) -> None:
     """Unlinked ERP records whose duplicate key equals one of this page's new records'."""
     if not data.duplicate_field or not unlinked:
         return
@@ -125,20 +122,20 @@ def _load_candidates(scope, data: PlanInput, rows: PageRows, unlinked: list[Inco
     keys = {planner.duplicate_text(data, record.values).lower() for record in unlinked} - {""}
     if not keys:
         return
-    found = unlinked_rows.annotate(_key=Lower(Trim(data.duplicate_field))).filter(_key__in=keys).order_by("pk")
+    found = scope.unlinked_rows.annotate(_key=Lower(Trim(data.duplicate_field))).filter(_key__in=keys).order_by("pk")
     for obj in found:
         rows.add(scope, data, obj)
         data.candidates.setdefault(planner.normalise(getattr(obj, data.duplicate_field)), []).append(obj.pk)
 
 
-def _load_unique(scope, data: PlanInput, rows: PageRows, incoming: list[Incoming], queryset) -> None:
+def _load_unique(scope, data: PlanInput, rows: PageRows, incoming: list[Incoming]) -> None:
     """Which values of a unique ERP field (SKU) this page's records bring are in use, and by whom."""
     if not data.unique_field:
         return
     values = {record.values.get(data.unique_field) for record in incoming} - {None, ""}
     if not values:
         return
-    for obj in queryset.filter(**{f"{data.unique_field}__in": values}):
+    for obj in scope.erp_rows.filter(**{f"{data.unique_field}__in": values}):
         data.unique_taken[getattr(obj, data.unique_field)] = obj.pk
         if obj.pk not in data.rows:  # named in the message when a CRM record wants its value
             rows.add(scope, data, obj)
