@@ -24,7 +24,7 @@ from .bulk import CopyRows, insert_rows, new_object, reserve_ids, update_rows
 from .context import AdapterRun
 from .deletions import retire_links
 from .loading import PageRows
-from .mapping import model_field_name, write_erp
+from .mapping import write_erp_changes
 from .owners import follow_owner
 from .planner import Action, Kind, LinkState, PlanInput
 from .progress import Counts, issue_for, record_progress
@@ -243,11 +243,7 @@ def prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_pus
 
 def _apply_changes(scope: AdapterRun, rows: PageRows, action: Action, obj, creating: bool) -> set[str]:
     """Set the action's changes on the ERP object (not saved); returns the model fields it changed."""
-    by_name = scope.by_name
-    fields: set[str] = set()
-    for name, value in action.erp_changes.items():
-        write_erp(by_name[name], obj, value)
-        fields.add(model_field_name(by_name[name]))
+    fields = write_erp_changes(scope.by_name, obj, action.erp_changes)
     if action.parent_id is not None and obj.customer_id != action.parent_id:
         obj.customer_id = action.parent_id
         obj.is_primary = action.make_primary

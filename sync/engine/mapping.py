@@ -242,7 +242,7 @@ def record_to_erp(specs: list[FieldSpec], record: dict) -> tuple[dict, list[Conv
     values, errors = {}, []
     for spec in specs:
         try:
-            values[spec.erp_field] = to_erp(spec, record.get(spec.crm_field))
+            values[spec.erp_field] = _CONVERTERS[spec.kind](spec, record.get(spec.crm_field))  # (to_erp)
         except ConversionError as error:
             errors.append(error)
             continue
@@ -280,8 +280,20 @@ def write_erp(spec: FieldSpec, obj, value) -> None:
     setattr(obj, spec.erp_field, value)
 
 
-def model_field_name(spec: FieldSpec) -> str:
-    return "custom_fields" if spec.is_custom else spec.erp_field
+def write_erp_changes(by_name: dict[str, FieldSpec], obj, changes: dict) -> set[str]:
+    """write_erp for each change (ERP field -> canonical value); returns the model fields it set."""
+    fields = set()
+    for name, value in changes.items():
+        spec = by_name[name]
+        if spec.is_custom:
+            write_erp(spec, obj, value)
+            fields.add("custom_fields")
+            continue
+        if spec.kind == "decimal":
+            value = Decimal(value if value is not None else "0")
+        setattr(obj, name, value)
+        fields.add(name)
+    return fields
 
 
 # --- canonical -> CRM ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from .bulk import update_rows
 from .context import AdapterRun, RunContext
 from .cursor import parse_time
 from .loading import link_state
-from .mapping import model_field_name, read_erp, record_to_erp, to_crm, write_erp
+from .mapping import read_erp, record_to_erp, to_crm, write_erp_changes
 from .planner import Action
 from .progress import Counts, issue_for, record_progress, refused_by_crm
 
@@ -218,9 +218,7 @@ def _settle_changed(ctx: RunContext, scope: AdapterRun, item: _Outgoing, written
         written.counts.conflicts += issue.kind == "conflict"
         written.issues.append(issue_for(scope, action, issue))
     if action.erp_changes:  # the CRM's side of a merge (the ERP went first)
-        for name, value in action.erp_changes.items():
-            write_erp(scope.by_name[name], obj, value)
-            written.columns.add(model_field_name(scope.by_name[name]))
+        written.columns |= write_erp_changes(scope.by_name, obj, action.erp_changes)
         scope.adapter.derive(obj)
         obj.updated_at = now  # not auto_now's later instant: the link's sync time covers it
         written.rows.append(obj)

@@ -5,6 +5,7 @@ Records, and a run that stops mid-file going on with the same job."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -84,6 +85,38 @@ def test_a_bulk_read_job_costs_50_credits_and_every_other_call_its_own(bulk, con
     assert made["GET /crm/v8/Accounts"] <= 1200 // 200 + 1
     other = sum(n for call, n in made.items() if call not in (JOBS, "POST /oauth/v2/token", "GET /crm/v8/Accounts/deleted"))
     assert run.credits == 50 + other + 2 * made["GET /crm/v8/Accounts/deleted"]
+
+
+def test_the_cycle_collector_does_not_run_while_a_file_is_applied(bulk, connection, sandbox, monkeypatch):
+    """A large load's pages make objects by the hundred thousand: with Python's thresholds the collector
+    ran every few dozen records, and through the whole process every few pages."""
+    sandbox.bulk("Accounts", create=[{"Account_Name": f"Collected {n:04d}"} for n in range(400)])
+    config = configure(connection, "customers")
+    in_file, collections = [False], []
+    apply_file = bulk_read._apply_file
+
+    def spy(*args, **kwargs):
+        in_file[0] = True
+        try:
+            return apply_file(*args, **kwargs)
+        finally:
+            in_file[0] = False
+
+    def count(phase, info):
+        if phase == "start" and in_file[0]:
+            collections.append(info["generation"])
+
+    monkeypatch.setattr(bulk_read, "_apply_file", spy)
+    thresholds = gc.get_threshold()
+    gc.callbacks.append(count)
+    try:
+        run = sync(config)
+    finally:
+        gc.callbacks.remove(count)
+
+    assert run.status == "succeeded" and run.added == len(links_of(connection, "Accounts")) >= 400
+    assert collections == []
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0  # as they were, nothing held back
 
 
 def test_changes_made_while_the_job_runs_are_caught_by_the_pass_that_follows(bulk, transactional_db, connection,
