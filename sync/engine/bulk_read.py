@@ -170,15 +170,24 @@ def fewer_collections():
     alive before: a page's thousands of short-lived objects otherwise set off a collection every 700
     allocations, and a full one (through every object of the process) every few pages, a quarter of
     a large load's time. Records make little cyclic garbage; what they make is collected once the file
-    is done."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(YOUNG_OBJECTS, *thresholds[1:])
+    is done. Loads in several threads of one process share it: the last one done restores Python's."""
+    with _collections["lock"]:
+        _collections["loads"] += 1
+        if _collections["loads"] == 1:
+            _collections["thresholds"] = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(YOUNG_OBJECTS, *_collections["thresholds"][1:])
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        with _collections["lock"]:
+            _collections["loads"] -= 1
+            if _collections["loads"] == 0:
+                gc.set_threshold(*_collections["thresholds"])
+                gc.unfreeze()
+
+
+_collections = {"lock": threading.Lock(), "loads": 0, "thresholds": None}
 
 
 class ReadAhead:

@@ -207,3 +207,16 @@ def test_csv_cells_become_the_values_get_records_gives():
                           "Tags": None, "Parent_Account": None, "Owner": None}
     assert records[2]["Account_Name"] == "Short" and records[2]["Owner"] is None and len(records[2]) == len(header)
     assert records[3]["Account_Name"] == "Long" and len(records[3]) == len(header)
+
+
+def test_loads_in_two_threads_leave_the_collector_as_it_was():
+    """Two loads of one process that overlap (a worker with a thread pool): the first one done leaves the
+    collector held back for the other, and the last one done gives Python's settings back."""
+    thresholds = gc.get_threshold()
+    first, second = bulk_read.fewer_collections(), bulk_read.fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == bulk_read.YOUNG_OBJECTS
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
