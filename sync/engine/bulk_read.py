@@ -44,7 +44,7 @@ JOB_PAGE = 200_000  # records per job (a job's `page`)
 # a job of some hundred thousand records may be done, then slower.
 POLL_SECONDS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5, 0.5, 1, 1, 2, 3, 5)
 MARGIN = datetime.timedelta(minutes=1)  # the sorted pass starts this much before the first job did
-BULK = "bulk"  # the cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso}
+BULK = "bulk"  # the cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso, "new": bool}
 YOUNG_OBJECTS = 100_000  # the cycle collector's first threshold while a file is applied (Python's is 700)
 LOOKUP_TYPES = {"lookup", "ownerlookup", "userlookup"}
 INTEGER_TYPES = {"integer", "bigint", "long"}
@@ -74,13 +74,17 @@ def read_all(ctx: RunContext, read: CrmModuleRead, state: dict, fields: list[str
     should start. Raises BulkReadUnavailable."""
     progress = dict(state.get(BULK) or {})
     page = int(progress.get("page") or 1)
+    if "new" not in progress:
+        progress["new"] = page == 1 and not progress.get("done") and not ctx.has_links(read.crm_module)
     while True:
         job_id, done = progress.get("job"), int(progress.get("done") or 0)
         details = _job(ctx, job_id) if job_id else None
         if details is None or details.get("state") not in ("COMPLETED", "ADDED", "QUEUED", "IN PROGRESS"):
+            lost = done
             details, done = _start(ctx, read, fields, page), 0
+            # A new job's file holds again the records a lost one's applied rows had: those are linked.
             progress = {"job": details["id"], "page": page, "done": 0,
-                        "started": progress.get("started") or _created(details)}
+                        "started": progress.get("started") or _created(details), "new": progress["new"] and not lost}
             state[BULK] = progress
             ctx.save_cursor(read.crm_module, state)
         details = _wait(ctx, progress["job"], details)
@@ -89,7 +93,7 @@ def read_all(ctx: RunContext, read: CrmModuleRead, state: dict, fields: list[str
         if not (details.get("result") or {}).get("more_records"):
             break
         page += 1
-        progress = {"page": page, "started": progress["started"]}
+        progress = {"page": page, "started": progress["started"], "new": progress["new"]}
         state[BULK] = progress
     started = cursor.parse_time(progress["started"]) or timezone.now()
     state.pop(BULK, None)
@@ -147,7 +151,7 @@ def _apply_file(ctx: RunContext, read: CrmModuleRead, state: dict, progress: dic
         done = skip
         records = _records(download, read.crm_module, RowConverter(ctx.crm_fields(read.crm_module)))
         chunks = _chunks(records, ROWS_PER_TRANSACTION, skip=skip)
-        writer = pipeline.PageWriter(ctx, read) if pipeline.usable() else None
+        writer = pipeline.PageWriter(ctx, read, new=progress["new"]) if pipeline.usable() else None
         try:
             for records in ReadAhead(chunks):
                 done += len(records)

@@ -130,6 +130,10 @@ class RunContext:
                           may_have_duplicates=may_have_duplicates, client=self.client,
                           owners=self.owners.by_crm_user(), has_decisions=self.has_decisions)
 
+    def has_links(self, crm_module: str) -> bool:
+        """Whether any record of the CRM module is linked on this connection."""
+        return RecordLink.objects.filter(connection=self.connection, crm_module=crm_module).exists()
+
     @cached_property
     def has_decisions(self) -> bool:
         """Whether an admin decided on possible duplicates of this module (once per run)."""

@@ -117,9 +117,10 @@ class PlannedPage:
 
 
 def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
-              primaries: set[int] = frozenset()) -> PlannedPage:
+              primaries: set[int] = frozenset(), new: bool = False) -> PlannedPage:
     """Route, convert, load and plan one page, and prepare its writes (no database writes). `primaries`:
-    customers given a primary contact person by pages not yet committed."""
+    customers given a primary contact person by pages not yet committed; `new`: the records are known
+    to have no links (see loading.load_page)."""
     groups, parents = route(ctx, read, records)
     planned = PlannedPage(groups=[])
     for adapter, rows in groups.values():
@@ -127,7 +128,7 @@ def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
             continue
         scope = ctx.adapter_run(adapter)
         incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
-        data, loaded = load_page(scope, incoming)
+        data, loaded = load_page(scope, incoming, new=new)
         if primaries and data.has_parent:
             data.parents_with_primary |= primaries
         actions = planner.plan(data)

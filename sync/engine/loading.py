@@ -54,10 +54,12 @@ def parents_for(*, connection, account_ids: set[str]) -> dict[str, int]:
             if erp_model == ErpModel.CUSTOMER and deleted_at is None}
 
 
-def load_page(scope: AdapterRun, incoming: list[Incoming]) -> tuple[PlanInput, PageRows]:
+def load_page(scope: AdapterRun, incoming: list[Incoming], *, new: bool = False) -> tuple[PlanInput, PageRows]:
+    """`new`: the records are known to have no links (a first load's file): their links are not looked up,
+    and should one have been made meanwhile, the database refuses the page's (unique) link."""
     adapter, connection = scope.adapter, scope.connection
     rows = PageRows()
-    ids = [record.crm_id for record in incoming]
+    ids = [] if new else [record.crm_id for record in incoming]
     for link in probe(RecordLink, "crm_id", ids, connection=connection, crm_module=adapter.crm_module):
         rows.links[link.crm_id] = link
     mine = [link.erp_id for link in rows.links.values() if link.erp_model == adapter.erp_model]

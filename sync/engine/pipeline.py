@@ -57,8 +57,12 @@ class PageWriter:
     The caller's thread plans each page and makes its COPY data (the Python work); the writer's thread only
     sends it and the page's few statements, so the two threads hardly compete for the interpreter."""
 
-    def __init__(self, ctx: RunContext, read: CrmModuleRead):
+    def __init__(self, ctx: RunContext, read: CrmModuleRead, *, new: bool = False):
         self.ctx, self.read = ctx, read
+        # No record of the module was linked when the pass began: its pages are planned without looking
+        # their links up (the files hold each record once); a link made meanwhile elsewhere makes the
+        # database refuse the page, which is then planned again on what is committed.
+        self.new = new
         self._jobs: queue.Queue = queue.Queue(maxsize=1)
         self._done: queue.Queue = queue.Queue()
         self._flight: _InFlight | None = None
@@ -76,7 +80,8 @@ class PageWriter:
         if flight is not None and flight.crm_ids.intersection(str(record.get("id")) for record in records):
             self._settle()
             flight = None
-        planned = plan_page(self.ctx, self.read, records, primaries=flight.primaries if flight else set())
+        planned = plan_page(self.ctx, self.read, records, primaries=flight.primaries if flight else set(),
+                            new=self.new)
         if planned.only_adds:
             planned.stage()  # while the page before is written
         if not self._settle() or not planned.only_adds:

@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from customers.models import ContactPerson, Customer
+from integration.models import ModuleConfig
 from sync.engine import bulk_read, incoming, pipeline
 
 from . import test_exactness
@@ -124,3 +125,69 @@ def test_a_pipelined_run_that_gives_its_worker_back_mid_file_goes_on_where_it_wa
         None, connection, sandbox, monkeypatch)
 
     assert len(written) >= 3
+
+
+def test_a_first_loads_pages_do_not_look_their_links_up(transactional_db, written, connection, sandbox,
+                                                        monkeypatch):
+    """Nothing of the module was linked when the pass began, and a file holds each record once: a page's
+    links are not looked up (a probe per record, a fifth of a large load's time)."""
+    from sync.engine import loading
+
+    looked_up = []
+    probe = loading.probe
+
+    def spy(model, column, keys, **equal):
+        keys = list(keys)
+        if model is loading.RecordLink and keys and threading.current_thread().name == "MainThread":
+            looked_up.append(keys)
+        return probe(model, column, keys, **equal)
+
+    monkeypatch.setattr(loading, "probe", spy)
+    monkeypatch.setattr(bulk_read, "MARGIN", -datetime.timedelta(minutes=5))  # no pass after the jobs
+    config = configure(connection, "customers")
+
+    run = sync(config)
+
+    assert run.status == "succeeded" and run.added == len(links_of(connection, "Accounts")) > 9
+    assert len(written) > 3 and looked_up == []
+
+    # Read in full again (the cursor forgotten) with the module linked: every page's links are looked up,
+    # and nothing is added twice.
+    ModuleConfig.objects.filter(pk=config.pk).update(crm_cursor={})
+    run = sync(config)
+
+    assert run.status == "succeeded" and run.added == 0 and run.failed == 0
+    assert sum(len(keys) for keys in looked_up) == len(links_of(connection, "Accounts"))
+
+
+def test_a_record_imported_while_a_first_load_runs_is_linked_once(transactional_db, written, connection, sandbox,
+                                                                  crm, monkeypatch, caplog):
+    """A finance user imports an account from the New Invoice form while the first load runs: the page that
+    holds it, planned as if nothing were linked, is refused by the database and planned again on what is
+    committed, and the account keeps the one customer the import made."""
+    from sync import importing
+
+    config = configure(connection, "customers")
+    imported = {}
+    plan = pipeline.plan_page
+
+    def import_meanwhile(ctx, read, records, **options):
+        if not imported:
+            later = sorted(set(crm.records("Accounts", ["Account_Name"])) - {str(r["id"]) for r in records})[0]
+            imported[later] = importing.import_record(connection=connection, crm_module="Accounts",
+                                                      crm_id=later)[0].pk
+        return plan(ctx, read, records, **options)
+
+    monkeypatch.setattr(pipeline, "plan_page", import_meanwhile)
+
+    with caplog.at_level(logging.WARNING, logger="sync"):
+        run = sync(config)
+
+    assert REWRITTEN in caplog.text
+    assert run.status == "succeeded" and run.failed == 0
+    accounts = links_of(connection, "Accounts")
+    assert set(accounts) == set(crm.records("Accounts", ["Account_Name"]))
+    [(crm_id, customer)] = imported.items()
+    assert accounts[crm_id].erp_id == customer
+    assert Customer.objects.filter(organization=connection.organization).count() == len(accounts)
+    assert run.added == len(accounts) - 1
