@@ -39,9 +39,11 @@ DEFAULT_CONFIG = {
     "notify_delay_ms": 0,
     "notify_drop_rate": 0.0,
     "notify_duplicate_rate": 0.0,
-    # Bulk Read (crm_sandbox/bulk.py): a job ends no sooner than this after its creation; share that fail.
+    # Bulk Read (crm_sandbox/bulk.py): a job ends no sooner than this after its creation; share that fail;
+    # records per job page (Zoho's 200,000; fewer to make a test's module span pages).
     "bulk_job_ms": 100,
     "bulk_fail_rate": 0.0,
+    "bulk_per_page": 200000,
 }
 
 _RATES = {"error_rate_5xx", "error_rate_429", "drop_rate", "timeout_rate", "notify_drop_rate", "notify_duplicate_rate",
@@ -75,6 +77,8 @@ def check_config(values: dict) -> dict:
                 raise ValueError(f"{key} must be a number between 0 and 1")
         elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{key} must be a non-negative integer")
+        elif key == "bulk_per_page" and value < 1:
+            raise ValueError("bulk_per_page must be at least 1")
         clean[key] = value
     return clean
 

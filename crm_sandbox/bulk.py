@@ -34,7 +34,7 @@ from .errors import ApiError
 from .schema import CURRENT_USER, MODULES, layouts
 from .times import format_time
 
-PER_PAGE = 200000  # records per job; `query.page` 2 reads the next 200,000
+PER_PAGE = 200000  # records per job (the `bulk_per_page` setting); `query.page` 2 reads the next 200,000
 MAX_DOWNLOADS = 10  # result downloads per rolling minute, for the whole sandbox
 CALLBACK_TIMEOUT = 10
 _FETCH = 2000  # rows taken from SQLite at a time
@@ -54,6 +54,7 @@ class Job:
     due: float  # time.monotonic() before which the job does not end
     fails: bool
     version: int
+    per_page: int = PER_PAGE
     state: str = "ADDED"
     result: dict | None = None
     path: str | None = None  # the result file, once exported
@@ -106,10 +107,11 @@ class BulkReads:
             rate = sandbox.config["bulk_fail_rate"]
             fails = bool(rate) and sandbox.rng.random() < rate
             delay = sandbox.config["bulk_job_ms"] / 1000
+            per_page = sandbox.config["bulk_per_page"]
         with sandbox.store.transaction() as conn:
             job_id = str(sandbox.store.allocate_ids(conn, 1))
         job = Job(id=job_id, **spec, created_time=format_time(sandbox.now(), sandbox.offset),
-                  due=time.monotonic() + delay, fails=fails, version=version)
+                  due=time.monotonic() + delay, fails=fails, version=version, per_page=per_page)
         with self.lock:
             self.jobs[job_id] = job
             details = job.details()
@@ -205,16 +207,17 @@ class BulkReads:
                                  newline="") as text:
             writer = csv.writer(text)
             writer.writerow(job.columns)
-            cursor = conn.execute(sql, (*job.params, PER_PAGE + 1, (job.page - 1) * PER_PAGE))
+            per_page = job.per_page
+            cursor = conn.execute(sql, (*job.params, per_page + 1, (job.page - 1) * per_page))
             while rows := cursor.fetchmany(_FETCH):
                 for row in rows:
-                    if count == PER_PAGE:
+                    if count == per_page:
                         more = True
                         break
                     data = json.loads(row[3])
                     writer.writerow([cell(row, data) for cell in cells])
                     count += 1
-        return {"page": job.page, "per_page": PER_PAGE, "count": count, "more_records": more,
+        return {"page": job.page, "per_page": per_page, "count": count, "more_records": more,
                 "next_page_token": None, "download_url": f"/crm/bulk/v{job.version}/read/{job.id}/result"}
 
 

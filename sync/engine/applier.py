@@ -20,7 +20,7 @@ from .. import failures
 from ..flags import mark_linked
 from ..models import IssueKind, RecordLink, SyncIssue
 from . import planner, timeline
-from .bulk import CopyRows, insert_rows, new_object, reserve_ids, update_rows
+from .bulk import CopyRows, ReservedIds, insert_rows, new_object, reserve_ids, update_rows
 from .context import AdapterRun
 from .deletions import retire_links
 from .loading import PageRows
@@ -114,14 +114,14 @@ def touches_existing(page: _Sorted) -> bool:
     return bool(page.retired) or any(item.action.kind != Kind.CREATE or not item.new_link for item in page.prepared)
 
 
-def stage_adds(scope: AdapterRun, page: _Sorted) -> list[CopyRows]:
+def stage_adds(scope: AdapterRun, page: _Sorted, ids: ReservedIds) -> list[CopyRows]:
     """The COPY data of a page that only adds (see touches_existing), made here and sent with
-    `write_staged` (by the pipeline's writer): primary keys reserved, links given their records' ids."""
+    `write_staged` (by the pipeline's writer): primary keys taken from `ids`, links given their records'."""
     items = page.prepared
     if not items:
         return []
     model = scope.adapter.model
-    object_ids, link_ids = _reserve(model, len(items), len(items))
+    object_ids, link_ids = ids.take([(model, len(items)), (RecordLink, len(items))])
     objects = CopyRows(model, [item.obj for item in items], now=page.now, ids=object_ids)
     for item in items:
         item.link.erp_id = item.obj.pk

@@ -180,6 +180,28 @@ def reserve_ids(wanted: list[tuple[object, int]]) -> list[list[int]]:
     return found
 
 
+class ReservedIds:
+    """reserve_ids for the pages of one pass, several pages' worth at a time: one round trip where there
+    were `pages`, each waiting its turn on a database busy with the previous page's writes. The ids a pass
+    leaves unused are a gap in the sequence, as a rolled-back insert leaves one."""
+
+    def __init__(self, pages: int):
+        self.pages = pages
+        self._free: dict = {}
+
+    def take(self, wanted: list[tuple[object, int]]) -> list[list[int]]:
+        short = [(model, count * self.pages) for model, count in wanted
+                 if count and len(self._free.setdefault(model, [])) < count]
+        for (model, _count), ids in zip(short, reserve_ids(short), strict=True):
+            self._free[model] += ids
+        taken = []
+        for model, count in wanted:
+            free = self._free.get(model) or []
+            taken.append(free[:count])
+            del free[:count]
+        return taken
+
+
 _sequences: dict = {}
 
 

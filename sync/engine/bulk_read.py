@@ -44,7 +44,8 @@ JOB_PAGE = 200_000  # records per job (a job's `page`)
 # a job of some hundred thousand records may be done, then slower.
 POLL_SECONDS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5, 0.5, 1, 1, 2, 3, 5)
 MARGIN = datetime.timedelta(minutes=1)  # the sorted pass starts this much before the first job did
-BULK = "bulk"  # the cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso, "new": bool}
+# The cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso, "new": bool, "next": id}
+BULK = "bulk"
 YOUNG_OBJECTS = 100_000  # the cycle collector's first threshold while a file is applied (Python's is 700)
 LOOKUP_TYPES = {"lookup", "ownerlookup", "userlookup"}
 INTEGER_TYPES = {"integer", "bigint", "long"}
@@ -83,23 +84,38 @@ def read_all(ctx: RunContext, read: CrmModuleRead, state: dict, fields: list[str
             lost = done
             details, done = _start(ctx, read, fields, page), 0
             # A new job's file holds again the records a lost one's applied rows had: those are linked.
-            progress = {"job": details["id"], "page": page, "done": 0,
+            progress = {"job": details["id"], "page": page, "done": 0, "next": progress.get("next"),
                         "started": progress.get("started") or _created(details), "new": progress["new"] and not lost}
             state[BULK] = progress
             ctx.save_cursor(read.crm_module, state)
         details = _wait(ctx, progress["job"], details)
+        more = bool((details.get("result") or {}).get("more_records"))
+        if more and not progress.get("next"):
+            _start_next(ctx, read, fields, state, progress)
         with fewer_collections():
             _apply_file(ctx, read, state, progress, fields, skip=done)
-        if not (details.get("result") or {}).get("more_records"):
+        if not more:
             break
         page += 1
-        progress = {"page": page, "started": progress["started"], "new": progress["new"]}
+        progress = {"job": progress.get("next"), "page": page, "started": progress["started"], "new": progress["new"]}
         state[BULK] = progress
     started = cursor.parse_time(progress["started"]) or timezone.now()
     state.pop(BULK, None)
     cursor.advance(state, cursor.MODIFIED, started - MARGIN, complete=False)
     ctx.save_cursor(read.crm_module, state)
     return started - MARGIN
+
+
+def _start_next(ctx: RunContext, read: CrmModuleRead, fields: list[str], state: dict, progress: dict) -> None:
+    """Start the next page's job, to be exported while this page's file is applied. Should the CRM refuse
+    it now, it is asked for again when its turn comes."""
+    try:
+        progress["next"] = _start(ctx, read, fields, int(progress["page"]) + 1)["id"]
+    except BulkReadUnavailable as error:
+        log.warning("%s; asked for again after this page", error)
+        return
+    state[BULK] = dict(progress)
+    ctx.save_cursor(read.crm_module, state)
 
 
 def _created(details: dict) -> str:

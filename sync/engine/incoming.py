@@ -12,7 +12,7 @@ from ..models import RecordLink
 from . import erp_id, planner
 from .adapters import CONTACT_PERSONS, CONTACTS, Adapter, CrmModuleRead
 from .applier import sort_page, stage_adds, touches_existing, write_sorted, write_staged
-from .bulk import relaxed_commit
+from .bulk import ReservedIds, relaxed_commit
 from .context import AdapterRun, RunContext
 from .cursor import parse_time
 from .loading import load_page, parents_for
@@ -110,10 +110,10 @@ class PlannedPage:
     def crm_ids(self) -> set[str]:
         return {record.crm_id for group in self.groups for record in group.data.incoming}
 
-    def stage(self) -> None:
+    def stage(self, ids: ReservedIds) -> None:
         """Make a page that only adds into COPY data, which write_page then sends."""
         for group in self.groups:
-            group.staged = stage_adds(group.scope, group.sorted)
+            group.staged = stage_adds(group.scope, group.sorted, ids)
 
 
 def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,

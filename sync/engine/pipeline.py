@@ -24,7 +24,7 @@ from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
 
 from .adapters import CrmModuleRead
-from .bulk import relaxed_commit
+from .bulk import ReservedIds, relaxed_commit
 from .context import RunContext
 from .incoming import apply_records, plan_page, write_page
 
@@ -33,6 +33,7 @@ log = logging.getLogger("sync")
 # The writing thread waits for the lock of the interpreter after each answer of the database while the
 # planning thread runs: at the default 5 ms a page's dozen round trips would cost more than its writes.
 SWITCH_SECONDS = 0.0005
+ID_PAGES = 8  # primary keys are reserved for this many pages at a time
 
 
 def usable() -> bool:
@@ -67,6 +68,7 @@ class PageWriter:
         self._done: queue.Queue = queue.Queue()
         self._flight: _InFlight | None = None
         self._serial = False  # after a failed write: every later page is written in the caller's thread
+        self._ids = ReservedIds(pages=ID_PAGES)
         self._thread = threading.Thread(target=self._work, name="page-writer", daemon=True)
         self._interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_SECONDS)
@@ -83,7 +85,7 @@ class PageWriter:
         planned = plan_page(self.ctx, self.read, records, primaries=flight.primaries if flight else set(),
                             new=self.new)
         if planned.only_adds:
-            planned.stage()  # while the page before is written
+            planned.stage(self._ids)  # while the page before is written
         if not self._settle() or not planned.only_adds:
             # Planned on what is committed now, as a page is written without a pipeline.
             apply_records(self.ctx, self.read, records, cursor=cursor)

@@ -244,10 +244,9 @@ def test_a_page_beyond_the_last_is_a_header_without_rows(crm):
     assert csv_text(crm, job_id).splitlines() == ["id,Account_Name"]
 
 
-def test_a_page_holds_per_page_records_and_says_when_more_follow(tmp_path, monkeypatch):
+def test_a_page_holds_per_page_records_and_says_when_more_follow(tmp_path):
     # 200,000 records per page is too many for a test: the same code with a page of 20, in-process.
-    monkeypatch.setattr(bulk, "PER_PAGE", 20)
-    sandbox = Sandbox(str(tmp_path / "crm.sqlite3"), config={"bulk_job_ms": 0})
+    sandbox = Sandbox(str(tmp_path / "crm.sqlite3"), config={"bulk_job_ms": 0, "bulk_per_page": 20})
     try:
         seen = []
         for page in (1, 2, 3):

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection as db
 
 from customers.models import ContactPerson, Customer
-from sync.engine.bulk import TableGrowth, probe, probe_sql, reserve_ids
+from sync.engine.bulk import ReservedIds, TableGrowth, probe, probe_sql, reserve_ids
 from sync.models import RecordLink
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +81,24 @@ def test_reserved_ids_come_from_each_table_s_sequence(connection):
     assert len(set(customer_ids)) == 3 and len(set(link_ids)) == 2
     link = _links(connection, "Accounts", 1)[0]
     assert link.pk > max(link_ids)  # the sequence moved past what was reserved
+
+
+def test_ids_reserved_pages_ahead_are_each_taken_once_and_never_given_to_another_insert(actors):
+    from django.test.utils import CaptureQueriesContext
+
+    reserved = ReservedIds(pages=4)
+    with CaptureQueriesContext(db) as queries:
+        first, links = reserved.take([(Customer, 3), (RecordLink, 2)])
+        second, none = reserved.take([(Customer, 3), (RecordLink, 0)])
+    assert len(queries) == 1  # twelve customer ids and eight link ids in one round trip
+    assert none == [] and second == [max(first) + 1 + n for n in range(3)] and len(links) == 2
+
+    meanwhile = Customer.objects.create(organization=actors.organization, display_name="Typed in meanwhile")
+    third, = reserved.take([(Customer, 3)])
+    fourth, = reserved.take([(Customer, 5)])  # more than the block has left: its last three and a new block
+    taken = first + second + third + fourth
+    assert len(set(taken)) == len(taken) == 14 and meanwhile.pk not in taken
+    assert max(third) < meanwhile.pk < max(fourth)
 
 
 def test_statistics_are_refreshed_after_a_first_load_s_first_page(connection):

@@ -187,6 +187,51 @@ def test_a_run_that_gives_its_worker_back_mid_file_goes_on_with_the_same_job(bul
     assert "bulk" not in config.crm_cursor["Accounts"] and config.crm_cursor["Accounts"]["modified"]
 
 
+def test_a_module_on_several_job_pages_is_read_whole_each_next_page_exported_while_one_is_applied(
+        bulk, connection, sandbox, monkeypatch):
+    monkeypatch.setattr(bulk_read, "ROWS_PER_TRANSACTION", 40)
+    sandbox.config(bulk_per_page=60)
+    sandbox.bulk("Accounts", create=[{"Account_Name": f"Paged {n:03d}"} for n in range(200)])
+    accounts = sandbox_accounts(sandbox)
+    pages = -(-len(accounts) // 60)
+    asked_before_applying = []
+    apply_file = bulk_read._apply_file
+
+    def spy(ctx, read, state, progress, fields, *, skip):
+        asked_before_applying.append((progress["page"], calls(sandbox)[JOBS]))
+        return apply_file(ctx, read, state, progress, fields, skip=skip)
+
+    monkeypatch.setattr(bulk_read, "_apply_file", spy)
+    config = configure(connection, "customers")
+
+    run = sync(config)
+
+    assert run.status == "succeeded" and pages >= 4
+    assert calls(sandbox)[JOBS] == pages and len(asked_before_applying) == pages  # one job per page
+    assert all(asked >= min(page + 1, pages) for page, asked in asked_before_applying)
+    assert set(links_of(connection, "Accounts")) == set(accounts) and run.added == len(accounts)
+    assert Customer.objects.filter(organization=connection.organization).count() == len(accounts)
+
+
+def test_a_run_that_gives_its_worker_back_between_job_pages_takes_the_next_page_s_job_it_asked_for(
+        bulk, connection, sandbox, monkeypatch):
+    monkeypatch.setattr(bulk_read, "ROWS_PER_TRANSACTION", 60)
+    sandbox.config(bulk_per_page=60)
+    sandbox.bulk("Accounts", create=[{"Account_Name": f"Sliced {n:03d}"} for n in range(120 - len(sandbox_accounts(sandbox)))])
+    config = configure(connection, "customers")
+    run = SyncRun.objects.create(module_config=config, trigger="instant", status="queued")
+
+    for _ in range(10):
+        run = engine.run_module(run_id=run.pk, slice_seconds=0.001)
+        if run.status != "queued":
+            break
+
+    assert run.status == "succeeded" and run.slices >= 2
+    assert calls(sandbox)[JOBS] == 2  # the second page's job, asked for in the first slice, read in the next
+    accounts = sandbox_accounts(sandbox)
+    assert set(links_of(connection, "Accounts")) == set(accounts) and run.added == len(accounts) == 120
+
+
 def test_csv_cells_become_the_values_get_records_gives():
     convert = bulk_read.RowConverter([
         {"api_name": "Employees", "data_type": "integer"}, {"api_name": "Revenue", "data_type": "currency"},
