@@ -127,8 +127,12 @@ class PageWriter:
                 try:
                     with transaction.atomic():
                         relaxed_commit()
-                        self._done.put((write_page(self.ctx, self.read, planned, cursor=cursor), None))
+                        counts = write_page(self.ctx, self.read, planned, cursor=cursor)
                 except BaseException as error:  # noqa: BLE001 - raised in the caller's thread
                     self._done.put((None, error))
+                else:
+                    # Only once committed: the caller then plans on what this page wrote, and a commit
+                    # refused (a deferred constraint) is a refused page.
+                    self._done.put((counts, None))
         finally:
             db_connection.close()

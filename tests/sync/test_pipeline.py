@@ -191,3 +191,36 @@ def test_a_record_imported_while_a_first_load_runs_is_linked_once(transactional_
     assert accounts[crm_id].erp_id == customer
     assert Customer.objects.filter(organization=connection.organization).count() == len(accounts)
     assert run.added == len(accounts) - 1
+
+
+def test_a_page_refused_at_its_commit_is_written_again_and_nothing_is_lost(transactional_db, connection, crm,
+                                                                         bulk, monkeypatch, caplog):
+    """The database may refuse a page only when it commits (a deferred constraint): the page counts as
+    refused, not as written, and the pages after it are planned on what was committed."""
+    from django.db import connection as db
+
+    write = incoming.write_page
+    refused = []
+
+    def write_then_break_a_deferred_constraint(ctx, read, planned, *, cursor):
+        counts = write(ctx, read, planned, cursor=cursor)
+        if not refused:
+            refused.append(read.crm_module)
+            with db.cursor() as cursor_:  # a link to no connection: checked at the commit only
+                cursor_.execute("SET CONSTRAINTS ALL DEFERRED")
+                cursor_.execute("UPDATE sync_recordlink SET connection_id = -1 WHERE id = "
+                                "(SELECT max(id) FROM sync_recordlink)")
+        return counts
+
+    monkeypatch.setattr(pipeline, "write_page", write_then_break_a_deferred_constraint)
+    monkeypatch.setattr(bulk_read, "MARGIN", -datetime.timedelta(minutes=5))  # no pass after the jobs
+    config = configure(connection, "customers")
+
+    with caplog.at_level(logging.WARNING, logger="sync"):
+        run = sync(config)
+
+    assert refused and REWRITTEN in caplog.text
+    assert run.status == "succeeded" and run.failed == 0
+    accounts = links_of(connection, "Accounts")
+    assert set(accounts) == set(crm.records("Accounts", ["Account_Name"]))
+    assert Customer.objects.filter(organization=connection.organization).count() == len(accounts) == run.added
