@@ -166,17 +166,23 @@ def test_a_failed_job_leaves_the_pass_to_get_records_with_the_reason_in_the_hist
     assert "page by page" in page.text
 
 
+def run_in_slices(config, most: int) -> SyncRun:
+    """A run in a worker whose slices end at the first page committed, until it is over."""
+    run = SyncRun.objects.create(module_config=config, trigger="instant", status="queued")
+    for _ in range(most):
+        run = engine.run_module(run_id=run.pk, slice_seconds=0.001)
+        if run.status != "queued":
+            break
+    return run
+
+
 def test_a_run_that_gives_its_worker_back_mid_file_goes_on_with_the_same_job(bulk, connection, sandbox,
                                                                            monkeypatch):
     monkeypatch.setattr(bulk_read, "ROWS_PER_TRANSACTION", 40)
     sandbox.bulk("Accounts", create=[{"Account_Name": f"Sliced {n:03d}"} for n in range(200)])
     config = configure(connection, "customers")
-    run = SyncRun.objects.create(module_config=config, trigger="instant", status="queued")
 
-    for _ in range(50):
-        run = engine.run_module(run_id=run.pk, slice_seconds=0.001)
-        if run.status != "queued":
-            break
+    run = run_in_slices(config, 50)
 
     assert run.status == "succeeded" and run.slices >= 3
     assert calls(sandbox)[JOBS] == 1  # every slice read the same job's file
@@ -217,14 +223,11 @@ def test_a_run_that_gives_its_worker_back_between_job_pages_takes_the_next_page_
         bulk, connection, sandbox, monkeypatch):
     monkeypatch.setattr(bulk_read, "ROWS_PER_TRANSACTION", 60)
     sandbox.config(bulk_per_page=60)
-    sandbox.bulk("Accounts", create=[{"Account_Name": f"Sliced {n:03d}"} for n in range(120 - len(sandbox_accounts(sandbox)))])
+    more = 120 - len(sandbox_accounts(sandbox))
+    sandbox.bulk("Accounts", create=[{"Account_Name": f"Sliced {n:03d}"} for n in range(more)])
     config = configure(connection, "customers")
-    run = SyncRun.objects.create(module_config=config, trigger="instant", status="queued")
 
-    for _ in range(10):
-        run = engine.run_module(run_id=run.pk, slice_seconds=0.001)
-        if run.status != "queued":
-            break
+    run = run_in_slices(config, 10)
 
     assert run.status == "succeeded" and run.slices >= 2
     assert calls(sandbox)[JOBS] == 2  # the second page's job, asked for in the first slice, read in the next
