@@ -43,7 +43,7 @@ class AdapterRun:
     owners: dict[str, int] = field(default_factory=dict)
     has_decisions: bool = False  # an admin decided on possible duplicates of this module: pages look them up
 
-    @property
+    @cached_property
     def connection(self):
         return self.config.connection
 
@@ -51,8 +51,8 @@ class AdapterRun:
     def by_name(self) -> dict[str, FieldSpec]:
         return {spec.erp_field: spec for spec in self.specs}
 
-    @property
-    def organization(self):
+    @cached_property
+    def organization(self):  # (read for every record a page makes: two related-object lookups each time)
         return self.config.connection.organization
 
     @cached_property

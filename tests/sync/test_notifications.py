@@ -136,7 +136,8 @@ def test_the_webhook_takes_only_its_channels_with_their_token(connection, sandbo
     account = next(crm_records(sandbox_client(sandbox), "Accounts", fields=["id"]))["id"]
     good = callback(channel, ids=[account])
     assert post({**good, "channel_id": "424242"}).status_code == 403
-    assert post({**good, "token": channel.token[:-1] + "x"}).status_code == 403
+    wrong = channel.token[:-1] + ("y" if channel.token.endswith("x") else "x")  # (a token may end in x)
+    assert post({**good, "token": wrong}).status_code == 403
     assert post({**good, "token": None}).status_code == 403
     assert post(None, raw=b"{not json").status_code == 400
     assert post({**good, "operation": "explode"}).status_code == 400
