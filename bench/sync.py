@@ -23,6 +23,7 @@ read again, so run 4 then reads nothing twice. Exit status 0 when it ran, 2 when
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import os
 import resource
@@ -90,9 +91,9 @@ def read_floor(crm, module: str, fields: list[str]) -> int:
     session = requests.Session()
     headers = {"Authorization": f"Zoho-oauthtoken {crm.access_token(fresh=True)}"}
     url = f"{crm.base_url}/crm/v8/{module}"
-    read, since = 0, None
+    read, since, again = 0, None, set()
     while True:
-        chain, page_token, last = 0, None, None
+        chain, page_token, last, last_ids = 0, None, None, set()
         while True:
             params = {"fields": ",".join(fields), "per_page": 200, "sort_by": "Modified_Time", "sort_order": "asc"}
             if page_token:
@@ -103,14 +104,20 @@ def read_floor(crm, module: str, fields: list[str]) -> int:
                 return read
             body = response.json()
             records = body.get("data") or []
-            read += len(records)
+            read += sum(1 for record in records if record["id"] not in again)
             chain += len(records)
-            last = records[-1]["Modified_Time"] if records else last
+            for record in records:
+                if record["Modified_Time"] != last:
+                    last, last_ids = record["Modified_Time"], set()
+                last_ids.add(record["id"])
             if not body["info"].get("more_records"):
                 return read
             page_token = body["info"]["next_page_token"]
             if chain + 200 > 100_000:
-                since = last
+                # The next chain starts a second before the last time seen (If-Modified-Since is "after"),
+                # so that records sharing that second are read; those read already are not counted twice.
+                since = (datetime.datetime.fromisoformat(last) - datetime.timedelta(seconds=1)).isoformat()
+                again = last_ids
                 break
 
 
