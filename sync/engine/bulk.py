@@ -190,13 +190,12 @@ class ReservedIds:
         self._free: dict = {}
 
     def take(self, wanted: list[tuple[object, int]]) -> list[list[int]]:
-        short = [(model, count * self.pages) for model, count in wanted
-                 if count and len(self._free.setdefault(model, [])) < count]
+        short = [(model, count * self.pages) for model, count in wanted if len(self._free.get(model, ())) < count]
         for (model, _count), ids in zip(short, reserve_ids(short), strict=True):
-            self._free[model] += ids
+            self._free.setdefault(model, []).extend(ids)
         taken = []
         for model, count in wanted:
-            free = self._free.get(model) or []
+            free = self._free.get(model, [])
             taken.append(free[:count])
             del free[:count]
         return taken
