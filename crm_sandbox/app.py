@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 from . import seed as seeding
-from .bulk import BulkReads, results_folder
+from .bulk import PER_PAGE, BulkReads, results_folder
 from .schema import MODULES, fields_of
 from .store import Store, system_unique_fields
 from .times import parse_offset
@@ -43,7 +43,7 @@ DEFAULT_CONFIG = {
     # records per job page (Zoho's 200,000; fewer to make a test's module span pages).
     "bulk_job_ms": 100,
     "bulk_fail_rate": 0.0,
-    "bulk_per_page": 200000,
+    "bulk_per_page": PER_PAGE,
 }
 
 _RATES = {"error_rate_5xx", "error_rate_429", "drop_rate", "timeout_rate", "notify_drop_rate", "notify_duplicate_rate",
