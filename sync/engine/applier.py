@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -122,12 +123,19 @@ def stage_adds(scope: AdapterRun, page: _Sorted, ids: ReservedIds) -> list[CopyR
         return []
     model = scope.adapter.model
     object_ids, link_ids = ids.take([(model, len(items)), (RecordLink, len(items))])
-    objects = CopyRows(model, [item.obj for item in items], now=page.now, ids=object_ids)
+    # Rows in the order of the indexes they enter most (records by name, links by CRM id): each index page
+    # is then reached once per page of rows rather than once per row.
+    objects = CopyRows(model, sorted((item.obj for item in items), key=_by_name), now=page.now, ids=object_ids)
     for item in items:
         item.link.erp_id = item.obj.pk
-    links = CopyRows(RecordLink, [item.link for item in items], now=page.now, ids=link_ids)
+    links = CopyRows(RecordLink, sorted((item.link for item in items), key=attrgetter("crm_id")), now=page.now,
+                     ids=link_ids)
     page.counts.added += len(items)
     return [objects, links]
+
+
+def _by_name(obj) -> str:
+    return getattr(obj, "display_name", None) or getattr(obj, "name", None) or ""
 
 
 def write_staged(page: _Sorted, staged: list[CopyRows]) -> Counts:
@@ -178,8 +186,9 @@ def _sort(scope: AdapterRun, rows: PageRows, actions: list[Action], counts: Coun
         if action.retire is not None:
             page.retired.append((action.retire, action.retire_record))
         page.prepared.append(item)
-        counts.conflicts += sum(1 for issue in action.issues if issue.kind == "conflict")
-        page.issues += [issue_for(scope, action, issue) for issue in action.issues]
+        if action.issues:
+            counts.conflicts += sum(1 for issue in action.issues if issue.kind == "conflict")
+            page.issues += [issue_for(scope, action, issue) for issue in action.issues]
     return page
 
 

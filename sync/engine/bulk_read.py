@@ -304,12 +304,20 @@ class RowConverter:
 
     def rows(self, header: list[str], rows):
         columns = [self.column(name) for name in header]
-        width = len(columns)
+        keys, width = [key for key, _ in columns], len(columns)
+        # Text cells are taken as they are (empty ones as None); the others are converted after, each key
+        # by its last column, as a later column of the same key wins.
+        last = {key: n for n, key in enumerate(keys)}
+        typed = [(n, key, convert) for n, (key, convert) in enumerate(columns)
+                 if convert is not _text and last[key] == n]
         for row in rows:
             if len(row) < width:
                 row = row + [""] * (width - len(row))  # a short row: its last cells are empty
             # (a row longer than the header: its extra cells go)
-            yield {key: convert(text) for (key, convert), text in zip(columns, row, strict=False)}
+            record = {key: text or None for key, text in zip(keys, row, strict=False)}
+            for n, key, convert in typed:
+                record[key] = convert(row[n])
+            yield record
 
 
 def _text(text: str):

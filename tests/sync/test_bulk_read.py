@@ -257,6 +257,14 @@ def test_csv_cells_become_the_values_get_records_gives():
     assert records[3]["Account_Name"] == "Long" and len(records[3]) == len(header)
 
 
+def test_of_two_columns_for_one_key_the_later_one_gives_the_value():
+    convert = bulk_read.RowConverter([])
+    assert list(convert.rows(["id", "Manager", "Manager.id"], iter([["1", "Ana Ruiz", "42"]]))) == [
+        {"id": "1", "Manager": {"id": "42"}}]
+    assert list(convert.rows(["id", "Manager.id", "Manager"], iter([["1", "42", "Ana Ruiz"], ["2", "42", ""]]))) == [
+        {"id": "1", "Manager": "Ana Ruiz"}, {"id": "2", "Manager": None}]
+
+
 def test_loads_in_two_threads_leave_the_collector_as_it_was():
     """Two loads of one process that overlap (a worker with a thread pool): the first one done leaves the
     collector held back for the other, and the last one done gives Python's settings back."""
