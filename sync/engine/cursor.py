@@ -5,7 +5,8 @@ reads. This is the one place its shape is written down:
 
     {
       "Accounts": {
-        "modified": "2026-05-01T10:00:00+00:00",  # records modified up to this instant are applied (UTC)
+        "modified": "2026-05-01T10:00:00+00:00",  # records modified up to this instant are applied (UTC); after
+                                                   # a first pass that found none, when it began less a minute
         "modified_settled": true,                  # ... and that second was long over when it was read
         "signature": "3f2a9c0d1e4b5a6f",           # what those records depend on: view, fields, adapters
         "deleted": "2026-05-01T09:58:00+00:00",    # deletions up to this instant are applied

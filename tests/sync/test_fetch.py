@@ -14,6 +14,7 @@ from sync.engine.cursor import parse_time
 from sync.models import RecordLink, SyncIssue
 from tests.factories import InvoiceFactory
 from tests.integration.conftest import sandbox_client
+from vendors.models import Vendor
 
 from .checks import default_pairs, links_of, mismatches
 from .conftest import Crm, configure, sync
@@ -34,6 +35,24 @@ def test_an_incremental_run_reads_only_what_changed(connection, crm, sandbox):
     accounts = crm.records("Accounts", ACCOUNT_FIELDS)
     assert mismatches(accounts, links_of(connection, "Accounts"),
                       default_pairs("customer", "Accounts", set(ACCOUNT_FIELDS))) == []
+
+
+@pytest.mark.parametrize("view", ["", "Hardware Vendors"])
+def test_an_empty_crm_module_is_read_whole_once_then_only_for_what_is_new(connection, crm, sandbox, view):
+    sandbox.bulk("Vendors", delete=list(crm.records("Vendors", ["Vendor_Name"])))
+    view_id = next((v["id"] for v in custom_views("Vendors") if v["name"] == view), "")
+    config = configure(connection, "vendors", crm_view_id=view_id)
+    assert sync(config).status == "succeeded"
+    sandbox.reset_calls()
+
+    second = sync(config)
+
+    calls = sandbox.calls()["calls"]
+    assert second.status == "succeeded" and "GET /crm/v8/Vendors/actions/count" not in calls  # not counted again
+    assert calls.get("GET /crm/v8/Vendors") == 1  # one read, for what changed since the first
+    sandbox.create_record("Vendors", {"Vendor_Name": "Newcomer Supplies", "Category": "Hardware"})
+    third = sync(config)
+    assert third.added == 1 and Vendor.objects.filter(display_name="Newcomer Supplies").exists()
 
 
 def test_deleted_in_the_crm_follows_origin_and_transactions(connection, sandbox):
