@@ -163,7 +163,7 @@ def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, sinc
                     if cursor.CHAIN in state:  # the cursor has this page and where the chain goes on
                         ctx.checkpoint()  # ... so a slice may end here
             if latest is None and since is None:
-                latest = empty_from  # a first pass found nothing
+                latest = empty_from  # a first pass found no record (none with a modification time)
             if latest is not None:
                 cursor.advance(state, cursor.MODIFIED, latest, complete=True)
                 _pass_done(ctx, read, state)
@@ -237,7 +237,7 @@ def _fetch_view(ctx: RunContext, read: CrmModuleRead, state: dict, start, since,
                  read.crm_module)
         largest = read_view_by_windows(ctx, read, state, since, fields)
     if largest is None and since is None:
-        largest = empty_from  # a first pass found nothing
+        largest = empty_from  # a first pass found no record (none with a modification time)
     if largest is not None:
         cursor.advance(state, cursor.MODIFIED, largest, complete=True)
     _pass_done(ctx, read, state)
