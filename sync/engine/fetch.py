@@ -75,9 +75,7 @@ def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
         state = cursor.start_over(state, current)
     state.setdefault(cursor.DELETED, cursor.iso(ctx.run.started_at or timezone.now()))
     start = cursor.parse_time(state.get(cursor.MODIFIED))
-    # Where a first pass that finds no record leaves the cursor (with the clocks' margin Bulk Read takes):
-    # the next pass asks only for what is modified since, rather than counting and reading the module again.
-    empty_from = timezone.now() - bulk_read.MARGIN
+    began = timezone.now()
     fields = ctx.fetch_fields(read)
     if start is None:
         total = ctx.counted.pop(module) if module in ctx.counted else _count(ctx, module, read.view_id)
@@ -86,13 +84,19 @@ def fetch(ctx: RunContext, read: CrmModuleRead) -> None:
     since = cursor.since(state, cursor.MODIFIED)
     try:
         if read.view_id:
-            _fetch_view(ctx, read, state, start, since, fields, empty_from=empty_from)
+            _fetch_view(ctx, read, state, start, since, fields)
         else:
-            _fetch_sorted(ctx, read, state, start, since, fields, empty_from=empty_from)
+            _fetch_sorted(ctx, read, state, start, since, fields)
     except CrmInvalidData as error:
         if (error.details or {}).get("param_name") == "fields":
             mapping_check.check(ctx, fresh=True)  # the CRM does not know a field: which pair broke?
         raise
+    if cursor.parse_time(state.get(cursor.MODIFIED)) is None:
+        # A first pass that found no record (none with a modification time): the cursor goes where it began,
+        # less the clocks' margin Bulk Read takes, so the next pass asks only for what is modified since
+        # rather than counting and reading the module again.
+        cursor.advance(state, cursor.MODIFIED, began - bulk_read.MARGIN, complete=True)
+        _pass_done(ctx, read, state)
 
 
 def _fields_answered(ctx: RunContext, read: CrmModuleRead, records: list[dict], fields: list[str]) -> None:
@@ -133,8 +137,7 @@ def _pass_done(ctx: RunContext, read: CrmModuleRead, state: dict) -> None:
     record_progress(ctx.adapter_run(read.adapters[0]), Counts(), cursor=ctx.cursor_with(read.crm_module, state))
 
 
-def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str], *,
-                  empty_from: datetime.datetime) -> None:
+def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str]) -> None:
     """Sorted by Modified_Time: the cursor advances with each committed page, and a chain that reaches
     the 100,000-record window starts again from the last time seen. The chain's next page_token is in
     the cursor too, so a run that gave its worker back goes on with the same chain."""
@@ -162,8 +165,6 @@ def _fetch_sorted(ctx: RunContext, read: CrmModuleRead, state: dict, start, sinc
                         raise _Restart
                     if cursor.CHAIN in state:  # the cursor has this page and where the chain goes on
                         ctx.checkpoint()  # ... so a slice may end here
-            if latest is None and since is None:
-                latest = empty_from  # a first pass found no record (none with a modification time)
             if latest is not None:
                 cursor.advance(state, cursor.MODIFIED, latest, complete=True)
                 _pass_done(ctx, read, state)
@@ -214,8 +215,7 @@ def _read_view_chain(ctx: RunContext, read: CrmModuleRead, state: dict, since, f
     return largest
 
 
-def _fetch_view(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str], *,
-                empty_from: datetime.datetime) -> None:
+def _fetch_view(ctx: RunContext, read: CrmModuleRead, state: dict, start, since, fields: list[str]) -> None:
     """A custom view cannot be sorted: keep the pass-start cursor until the pass is complete (a crash
     replays the pass, harmlessly), then move it to the largest time seen. A view with more changed
     records than one page_token chain reaches is read again by searches in time windows."""
@@ -236,8 +236,6 @@ def _fetch_view(ctx: RunContext, read: CrmModuleRead, state: dict, start, since,
         log.info("%s: the view has more changes than a page_token chain reaches; reading it by time windows",
                  read.crm_module)
         largest = read_view_by_windows(ctx, read, state, since, fields)
-    if largest is None and since is None:
-        largest = empty_from  # a first pass found no record (none with a modification time)
     if largest is not None:
         cursor.advance(state, cursor.MODIFIED, largest, complete=True)
     _pass_done(ctx, read, state)
