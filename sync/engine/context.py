@@ -52,8 +52,8 @@ class AdapterRun:
         return {spec.erp_field: spec for spec in self.specs}
 
     @cached_property
-    def organization(self):  # (read for every record a page makes: two related-object lookups each time)
-        return self.config.connection.organization
+    def organization(self):  # (read for every record a page makes)
+        return self.connection.organization
 
     @cached_property
     def erp_rows(self) -> QuerySet:
