@@ -4,6 +4,7 @@ plan, and write, in one transaction with the cursor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -137,14 +138,18 @@ def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
     return planned
 
 
-def write_page(ctx: RunContext, read: CrmModuleRead, planned: PlannedPage, *, cursor: dict | None) -> Counts:
+def write_page(ctx: RunContext, read: CrmModuleRead, planned: PlannedPage, *, cursor: dict | None,
+               ready: Callable[[], None] | None = None) -> Counts:
     """Write a planned page (its staged COPY data, once staged) and the run's progress with its cursor;
-    call inside a transaction, on any connection."""
+    call inside a transaction, on any connection. `ready`, called before the progress is written, raises
+    to roll the page back (the pipeline: the page before was not committed)."""
     total = Counts()
     for group in planned.groups:
         if group.staged is None:
             total.add(write_sorted(group.scope, group.data, group.sorted, report=False))
         else:
             total.add(write_staged(group.sorted, group.staged))
+    if ready is not None:
+        ready()
     record_progress(ctx.adapter_run(read.adapters[0]), total, cursor=cursor)
     return total

@@ -85,6 +85,9 @@ def test_a_page_the_database_refuses_is_written_again_and_nothing_is_lost(transa
     # The next page is planned without the customers the page in flight makes primary: it makes a second
     # primary contact person, and the database refuses that page.
     monkeypatch.setattr(incoming.PlannedPage, "primaries", lambda self: set())
+    # Two such pages in flight may each wait for the other (one for the other's row, one for its turn):
+    # the later one soon gives way.
+    monkeypatch.setattr(pipeline, "TURN_SECONDS", 1.0)
     # The pass after the jobs reads nothing again (it would otherwise bring back what a page lost).
     monkeypatch.setattr(bulk_read, "MARGIN", -datetime.timedelta(minutes=5))
     config = configure(connection, "customers", crm_source="accounts_and_contacts")
@@ -193,17 +196,15 @@ def test_a_record_imported_while_a_first_load_runs_is_linked_once(transactional_
     assert run.added == len(accounts) - 1
 
 
-def test_a_page_refused_at_its_commit_is_written_again_and_nothing_is_lost(transactional_db, connection, crm,
-                                                                         bulk, monkeypatch, caplog):
-    """The database may refuse a page only when it commits (a deferred constraint): the page counts as
-    refused, not as written, and the pages after it are planned on what was committed."""
+def refuse_the_first_commit(monkeypatch) -> list[str]:
+    """The first pipelined page breaks a deferred constraint: the database refuses it at its commit."""
     from django.db import connection as db
 
     write = incoming.write_page
     refused = []
 
-    def write_then_break_a_deferred_constraint(ctx, read, planned, *, cursor):
-        counts = write(ctx, read, planned, cursor=cursor)
+    def write_then_break_a_deferred_constraint(ctx, read, planned, *, cursor, **options):
+        counts = write(ctx, read, planned, cursor=cursor, **options)
         if not refused:
             refused.append(read.crm_module)
             with db.cursor() as cursor_:  # a link to no connection: checked at the commit only
@@ -214,12 +215,78 @@ def test_a_page_refused_at_its_commit_is_written_again_and_nothing_is_lost(trans
 
     monkeypatch.setattr(pipeline, "write_page", write_then_break_a_deferred_constraint)
     monkeypatch.setattr(bulk_read, "MARGIN", -datetime.timedelta(minutes=5))  # no pass after the jobs
+    return refused
+
+
+def test_a_page_refused_at_its_commit_is_written_again_and_nothing_is_lost(transactional_db, connection, crm,
+                                                                         bulk, monkeypatch, caplog):
+    """The database may refuse a page only when it commits (a deferred constraint): the page counts as
+    refused, not as written, and the pages after it are planned on what was committed."""
+    refused = refuse_the_first_commit(monkeypatch)
     config = configure(connection, "customers")
 
     with caplog.at_level(logging.WARNING, logger="sync"):
         run = sync(config)
 
     assert refused and REWRITTEN in caplog.text
+    assert run.status == "succeeded" and run.failed == 0
+    accounts = links_of(connection, "Accounts")
+    assert set(accounts) == set(crm.records("Accounts", ["Account_Name"]))
+    assert Customer.objects.filter(organization=connection.organization).count() == len(accounts) == run.added
+
+
+def test_the_page_after_a_refused_one_never_commits_before_it_so_a_crash_then_loses_nothing(
+        transactional_db, connection, crm, bulk, monkeypatch):
+    """Two pages are in flight at once, each on its own connection. The second one waits for the first to
+    commit before it writes its cursor, and rolls back when the first is refused: were it committed,
+    its cursor would count the refused page's records as applied, and a worker lost before they were
+    written again would leave them out for good."""
+    refuse_the_first_commit(monkeypatch)
+    apply = pipeline.apply_records
+    lost = []
+
+    def lose_the_worker(*args, **kwargs):
+        if not lost:
+            lost.append(True)
+            raise RuntimeError("the worker was lost")
+        return apply(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "apply_records", lose_the_worker)
+    config = configure(connection, "customers")
+
+    assert sync(config).status == "failed"
+    run = sync(config)  # the next run goes on from the cursor, with the same job's file
+
+    assert lost and run.status == "succeeded" and run.failed == 0
+    accounts = links_of(connection, "Accounts")
+    assert set(accounts) == set(crm.records("Accounts", ["Account_Name"]))
+    assert Customer.objects.filter(organization=connection.organization).count() == len(accounts)
+
+
+def test_a_page_whose_page_before_is_slow_to_commit_gives_way_and_is_written_again(
+        transactional_db, connection, crm, bulk, monkeypatch, caplog):
+    """The page after one that takes too long waits no longer for its turn: it rolls back and is written
+    again once the slow page is committed, and nothing is lost or written twice."""
+    import time
+
+    monkeypatch.setattr(pipeline, "TURN_SECONDS", 0.2)
+    monkeypatch.setattr(bulk_read, "MARGIN", -datetime.timedelta(minutes=5))  # no pass after the jobs
+    write = incoming.write_page
+    slowed = []
+
+    def slow_first(ctx, read, planned, *, cursor, **options):
+        if not slowed:
+            slowed.append(True)
+            time.sleep(1.0)
+        return write(ctx, read, planned, cursor=cursor, **options)
+
+    monkeypatch.setattr(pipeline, "write_page", slow_first)
+    config = configure(connection, "customers")
+
+    with caplog.at_level(logging.WARNING, logger="sync"):
+        run = sync(config)
+
+    assert slowed and "not committed within" in caplog.text
     assert run.status == "succeeded" and run.failed == 0
     accounts = links_of(connection, "Accounts")
     assert set(accounts) == set(crm.records("Accounts", ["Account_Name"]))
