@@ -108,9 +108,6 @@ class PlannedPage:
         return {item.action.parent_id for group in self.groups for item in group.sorted.prepared
                 if item.action.make_primary and item.action.parent_id}
 
-    def crm_ids(self) -> set[str]:
-        return {record.crm_id for group in self.groups for record in group.data.incoming}
-
     def stage(self, ids: ReservedIds) -> None:
         """Make a page that only adds into COPY data, which write_page then sends."""
         for group in self.groups:

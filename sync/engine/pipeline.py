@@ -97,8 +97,8 @@ class PageWriter:
         if self._serial:
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
-        if any(flight.crm_ids.intersection(str(record.get("id")) for record in records)
-               for flight in self._flights) and not self._settle():
+        ids = {str(record.get("id")) for record in records}
+        if any(not flight.crm_ids.isdisjoint(ids) for flight in self._flights) and not self._settle():
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
         primaries = set().union(*(flight.primaries for flight in self._flights))
@@ -111,7 +111,7 @@ class PageWriter:
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
         before = self._flights[-1].outcome if self._flights else None
-        flight = _InFlight(records=records, cursor=cursor, primaries=planned.primaries(), crm_ids=planned.crm_ids())
+        flight = _InFlight(records=records, cursor=cursor, primaries=planned.primaries(), crm_ids=ids)
         self._flights.append(flight)
         self._jobs[self._turn].put((planned, cursor, flight.outcome, before))
         self._turn = (self._turn + 1) % WRITERS
