@@ -93,7 +93,9 @@ class PageWriter:
         for thread in self._threads:
             thread.start()
 
-    def apply(self, records: list[dict], cursor: dict | None) -> None:
+    def apply(self, records: list[dict], cursor: dict | None, *, parents: dict[str, int] | None = None) -> None:
+        """`parents`: incoming.account_parents of the records, looked up already (while the page before
+        was planned); a page planned again looks them up afresh."""
         if self._serial:
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
@@ -102,7 +104,7 @@ class PageWriter:
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
         primaries = set().union(*(flight.primaries for flight in self._flights))
-        planned = plan_page(self.ctx, self.read, records, primaries=primaries, new=self.new)
+        planned = plan_page(self.ctx, self.read, records, primaries=primaries, new=self.new, parents=parents)
         if planned.only_adds:
             planned.stage(self._ids)  # while the pages before are written
         committed = self._settle(keep=WRITERS - 1 if planned.only_adds else 0)
