@@ -227,7 +227,9 @@ def test_after_a_sigkill_the_next_instant_sync_runs_at_once_and_ends_like_one_ru
 
 def test_ctrl_c_ends_a_foreground_crm_sync_as_interrupted_and_the_next_one_runs_at_once(databases, big_crm):
     db, config_id = setup_db(databases, big_crm, FETCH)
-    big_crm.config(latency_ms=15)
+    # Slow enough that the run is surely still going when Ctrl-C comes: about ten calls are left after
+    # the second Accounts page is asked for (at 15 ms a call, a busy machine could let it finish first).
+    big_crm.config(latency_ms=60)
     big_crm.reset_calls()
     command = [sys.executable, "manage.py", "crm_sync", "--org", "Crash Co", "--module", "customers"]
     foreground = subprocess.Popen(command, cwd=ROOT, env=databases.env(db), stdout=subprocess.PIPE,
@@ -235,6 +237,7 @@ def test_ctrl_c_ends_a_foreground_crm_sync_as_interrupted_and_the_next_one_runs_
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and big_crm.calls()["calls"].get("GET /crm/v8/Accounts", 0) < 2:
         time.sleep(0.01)
+    assert foreground.poll() is None, "the run ended before Ctrl-C; interrupt it earlier"
     foreground.send_signal(signal.SIGINT)
     _, err = foreground.communicate(timeout=60)
     big_crm.config(latency_ms=0)
