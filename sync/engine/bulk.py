@@ -182,39 +182,23 @@ def reserve_ids(wanted: list[tuple[object, int]]) -> list[list[int]]:
 
 class ReservedIds:
     """reserve_ids for the pages of one pass, several pages' worth at a time: one round trip where there
-    were `pages`, each waiting its turn on a database busy with the previous page's writes. With `ahead`
-    (runs a call in another thread, on a connection of its own, and returns its Future), the next pages'
-    worth is asked for once half of one is taken, and the caller seldom waits for it. The ids a pass
+    were `pages`, each waiting its turn on a database busy with the previous page's writes. The ids a pass
     leaves unused are a gap in the sequence, as a rolled-back insert leaves one."""
 
-    def __init__(self, pages: int, ahead=None):
+    def __init__(self, pages: int):
         self.pages = pages
         self._free: dict = {}
-        self._ahead = ahead
-        self._coming = None  # (what was asked for, its Future): the pages' worth asked for ahead
 
     def take(self, wanted: list[tuple[object, int]]) -> list[list[int]]:
-        if self._coming is not None and any(len(self._free.get(model, ())) < count for model, count in wanted):
-            asked, coming = self._coming
-            self._coming = None
-            self._add(asked, coming.result())
         short = [(model, count * self.pages) for model, count in wanted if len(self._free.get(model, ())) < count]
-        self._add(short, reserve_ids(short))
+        for (model, _count), ids in zip(short, reserve_ids(short), strict=True):
+            self._free.setdefault(model, []).extend(ids)
         taken = []
         for model, count in wanted:
             free = self._free.get(model, [])
             taken.append(free[:count])
             del free[:count]
-        if self._ahead is not None and self._coming is None:
-            low = [(model, count * self.pages) for model, count in wanted
-                   if len(self._free.get(model, ())) < count * self.pages // 2]
-            if low:
-                self._coming = (low, self._ahead(reserve_ids, low))
         return taken
-
-    def _add(self, asked: list[tuple[object, int]], found: list[list[int]]) -> None:
-        for (model, _count), ids in zip(asked, found, strict=True):
-            self._free.setdefault(model, []).extend(ids)
 
 
 _sequences: dict = {}
@@ -349,26 +333,19 @@ class TableGrowth:
         self.added = 0  # rows added by this run's fetch so far
         self.analyzed_at = 0  # rows added when the statistics were last refreshed
 
-    def grew(self, rows: int, run=None) -> None:
-        """`run`: runs the refresh in another thread, on a connection of its own (see ReservedIds)."""
+    def grew(self, rows: int) -> None:
         self.added += rows
-        self._refresh(run)
+        self._refresh()
 
     def fetch_done(self) -> None:
         if self.added > self.analyzed_at * 1.25:
             self.analyzed_at = 0
             self._refresh()
 
-    def _refresh(self, run=None) -> None:
+    def _refresh(self) -> None:
         if self.added < max(STATISTICS_AFTER, self.analyzed_at * 4) or db_connection.vendor != "postgresql":
             return
         self.analyzed_at = self.added
-        if run is not None:
-            run(self._analyze)
-        else:
-            self._analyze()
-
-    def _analyze(self) -> None:
         try:
             with db_connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {', '.join(self.targets)}")

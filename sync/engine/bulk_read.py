@@ -27,7 +27,6 @@ import time
 import zipfile
 
 from django.conf import settings
-from django.db import connection as db_connection
 from django.utils import timezone
 
 from integration.crm.errors import CrmError
@@ -35,7 +34,7 @@ from integration.crm.errors import CrmError
 from . import cursor, pipeline
 from .adapters import CrmModuleRead
 from .context import RunContext
-from .incoming import account_parents, apply_records
+from .incoming import apply_records
 
 log = logging.getLogger("sync")
 
@@ -169,17 +168,14 @@ def _apply_file(ctx: RunContext, read: CrmModuleRead, state: dict, progress: dic
         records = _records(download, read.crm_module, RowConverter(ctx.crm_fields(read.crm_module)))
         chunks = _chunks(records, ROWS_PER_TRANSACTION, skip=skip)
         writer = pipeline.PageWriter(ctx, read, new=progress["new"]) if pipeline.usable() else None
-        # With the pipeline, a page's contacts' accounts are looked up in the reading thread, on a connection
-        # of its own, while the page before is planned (a wait for the database it would otherwise add).
-        parents = (lambda records: account_parents(ctx, read, records)) if writer is not None else None
         try:
-            for records, known in ReadAhead(chunks, prepare=parents):
+            for records in ReadAhead(chunks):
                 done += len(records)
                 progress["done"] = done
                 state[BULK] = dict(progress)
                 page_cursor = ctx.cursor_with(read.crm_module, dict(state))
                 if writer is not None:
-                    writer.apply(records, page_cursor, parents=known)
+                    writer.apply(records, page_cursor)
                 else:
                     apply_records(ctx, read, records, cursor=page_cursor)
                 ctx.checkpoint()
@@ -215,30 +211,26 @@ _collections = {"lock": threading.Lock(), "loads": 0, "thresholds": None}
 
 
 class ReadAhead:
-    """The chunks of a generator made in a thread, one ahead, each as (chunk, prepare(chunk) or None): the
-    CSV is read and converted while the previous chunk is written (the thread's work fills the time the
-    database takes); `prepare` runs there too, on the thread's own database connection. Its errors reach
+    """The chunks of a generator made in a thread, one ahead: the CSV is read and converted while the
+    previous chunk is written (the thread's work fills the time the database takes). Its errors reach
     the caller; leaving early stops it."""
 
     _END = object()
 
-    def __init__(self, chunks, prepare=None):
+    def __init__(self, chunks):
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._fill, args=(chunks, prepare), daemon=True)
+        self._thread = threading.Thread(target=self._fill, args=(chunks,), daemon=True)
         self._thread.start()
 
-    def _fill(self, chunks, prepare) -> None:
+    def _fill(self, chunks) -> None:
         try:
             for chunk in chunks:
-                if not self._put((chunk, prepare(chunk) if prepare is not None else None)):
+                if not self._put(chunk):
                     return
             self._put(self._END)
         except BaseException as error:  # noqa: BLE001 - handed to the caller
             self._put(error)
-        finally:
-            if prepare is not None:
-                db_connection.close()
 
     def _put(self, item) -> bool:
         """Hand one item over, unless the caller has left (then False)."""

@@ -40,29 +40,17 @@ def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[s
     )
 
 
-def account_parents(ctx: RunContext, read: CrmModuleRead, records: list[dict]) -> dict[str, int] | None:
-    """The ERP customers linked to the accounts a page's contacts name (CRM account id -> ERP customer id),
-    as `route` looks them up; None for a module whose records are not routed by their account."""
-    if not read.routes_by_account:
-        return None
-    accounts = {_lookup_id(r.get("Account_Name")) for r in records} - {None}
-    return parents_for(connection=ctx.connection, account_ids=accounts)
-
-
-def route(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, planned: dict[str, int] | None = None,
-          parents: dict[str, int] | None = None):
+def route(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, planned: dict[str, int] | None = None):
     """Records per adapter: a contact with a synced account becomes a contact person, one without an
     individual customer (when orphans are included; else a contact person that is skipped, saying why).
-    `planned` adds accounts a preview would link (CRM account id -> ERP customer id, or a stand-in);
-    `parents`: account_parents of these records, looked up already.
+    `planned` adds accounts a preview would link (CRM account id -> ERP customer id, or a stand-in).
     Returns (adapter name -> (adapter, records), CRM account id -> ERP customer id)."""
     groups: dict[str, tuple[Adapter, list[dict]]] = {a.name: (a, []) for a in read.adapters}
     if not read.routes_by_account:
         groups[read.adapters[0].name][1].extend(records)
         return groups, {}
     accounts = {_lookup_id(r.get("Account_Name")) for r in records} - {None}
-    if parents is None:
-        parents = parents_for(connection=ctx.connection, account_ids=accounts)
+    parents = parents_for(connection=ctx.connection, account_ids=accounts)
     if planned:
         parents.update({account: planned[account] for account in accounts if account in planned})
     individuals = _pushed_individuals(ctx, read, records)
@@ -126,12 +114,12 @@ class PlannedPage:
             group.staged = stage_adds(group.scope, group.sorted, ids)
 
 
-def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, primaries: set[int] = frozenset(),
-              new: bool = False, parents: dict[str, int] | None = None) -> PlannedPage:
+def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
+              primaries: set[int] = frozenset(), new: bool = False) -> PlannedPage:
     """Route, convert, load and plan one page, and prepare its writes (no database writes). `primaries`:
     customers given a primary contact person by pages not yet committed; `new`: the records are known
-    to have no links (see loading.load_page); `parents`: see route."""
-    groups, parents = route(ctx, read, records, parents=parents)
+    to have no links (see loading.load_page)."""
+    groups, parents = route(ctx, read, records)
     planned = PlannedPage(groups=[])
     for adapter, rows in groups.values():
         if not rows:

@@ -14,9 +14,6 @@ Pages commit in order: a page's writer sends its rows, then waits for the page b
 before it writes the run's progress and the cursor, and rolls its page back should the page before have
 been refused. A cursor therefore never counts a page that is not committed, and a crash replays at most
 the two pages in flight and the one planned.
-
-What else the planning thread would wait for the database for is done by a thread of its own: the next
-pages' primary keys reserved ahead, and the planner statistics refreshed as the tables grow.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ import queue
 import sys
 import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -86,8 +83,7 @@ class PageWriter:
         self.new = new
         self._flights: deque[_InFlight] = deque()  # oldest first
         self._serial = False  # after a page not committed: every later page is written in the caller's thread
-        self._side = _Side()
-        self._ids = ReservedIds(pages=ID_PAGES, ahead=self._side.run)
+        self._ids = ReservedIds(pages=ID_PAGES)
         self._jobs = [queue.Queue() for _ in range(WRITERS)]
         self._turn = 0
         self._threads = [threading.Thread(target=self._work, args=(jobs,), name="page-writer", daemon=True)
@@ -97,9 +93,7 @@ class PageWriter:
         for thread in self._threads:
             thread.start()
 
-    def apply(self, records: list[dict], cursor: dict | None, *, parents: dict[str, int] | None = None) -> None:
-        """`parents`: incoming.account_parents of the records, looked up already (while the page before
-        was planned); a page planned again looks them up afresh."""
+    def apply(self, records: list[dict], cursor: dict | None) -> None:
         if self._serial:
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
@@ -108,7 +102,7 @@ class PageWriter:
             apply_records(self.ctx, self.read, records, cursor=cursor)
             return
         primaries = set().union(*(flight.primaries for flight in self._flights))
-        planned = plan_page(self.ctx, self.read, records, primaries=primaries, new=self.new, parents=parents)
+        planned = plan_page(self.ctx, self.read, records, primaries=primaries, new=self.new)
         if planned.only_adds:
             planned.stage(self._ids)  # while the pages before are written
         committed = self._settle(keep=WRITERS - 1 if planned.only_adds else 0)
@@ -139,7 +133,7 @@ class PageWriter:
             except BaseException:
                 self._drain(flight)
                 raise
-            self.ctx.growth.grew(counts.added, run=self._side.run)
+            self.ctx.growth.grew(counts.added)
         return True
 
     def _drain(self, first: _InFlight) -> list[_InFlight]:
@@ -163,7 +157,6 @@ class PageWriter:
             for thread in self._threads:
                 thread.join()
             sys.setswitchinterval(self._interval)
-            self._side.close()
 
     def _work(self, jobs: queue.Queue) -> None:
         try:
@@ -182,22 +175,6 @@ class PageWriter:
                     outcome.set_result(counts)
         finally:
             db_connection.close()
-
-
-class _Side:
-    """A thread with a database connection of its own for what the planning thread need not wait for:
-    primary keys reserved ahead, planner statistics refreshed (bulk.ReservedIds, bulk.TableGrowth)."""
-
-    def __init__(self):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-side")
-
-    def run(self, call, *args) -> Future:
-        return self._pool.submit(call, *args)
-
-    def close(self) -> None:
-        """Once what was asked of it is done (ids reserved and never taken are a gap, see ReservedIds)."""
-        self._pool.submit(db_connection.close)
-        self._pool.shutdown(wait=True)
 
 
 def _wait_for(before: Future | None) -> None:

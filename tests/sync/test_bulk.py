@@ -8,7 +8,6 @@ import pytest
 from django.db import connection as db
 
 from customers.models import ContactPerson, Customer
-from sync.engine import pipeline
 from sync.engine.bulk import ReservedIds, TableGrowth, probe, probe_sql, reserve_ids
 from sync.models import RecordLink
 
@@ -102,40 +101,16 @@ def test_ids_reserved_pages_ahead_are_each_taken_once_and_never_given_to_another
     assert max(third) < meanwhile.pk < max(fourth)
 
 
-def test_ids_asked_for_ahead_are_each_taken_once_and_the_caller_reserves_only_the_first_block(actors):
-    """A pipelined load's ids: the next block is reserved on another connection while the caller takes from
-    the one it has, so the caller's own connection makes one round trip for the pass's first block only."""
-    from django.test.utils import CaptureQueriesContext
-
-    side = pipeline._Side()
-    try:
-        reserved = ReservedIds(pages=4, ahead=side.run)
-        with CaptureQueriesContext(db) as queries:
-            taken = [reserved.take([(Customer, 3), (RecordLink, 2)]) for _ in range(10)]
-    finally:
-        side.close()
-    customers = [pk for page in taken for pk in page[0]]
-    links = [pk for page in taken for pk in page[1]]
-    assert len(set(customers)) == len(customers) == 30 and len(set(links)) == len(links) == 20
-    assert len(queries) == 1
-
-
-@pytest.mark.parametrize("where", ["here", pytest.param("on another connection",
-                                                        marks=pytest.mark.django_db(transaction=True))])
-def test_statistics_are_refreshed_after_a_first_load_s_first_page(connection, where):
+def test_statistics_are_refreshed_after_a_first_load_s_first_page(connection):
     """Statistics taken when the table had pages but no rows (records deleted) say "empty": until they are
-    refreshed the planner may probe each key through an index that scans all of the connection's links.
-    A pipelined load refreshes them on another connection, which sees only what is committed."""
-    side = pipeline._Side() if where != "here" else None
+    refreshed the planner may probe each key through an index that scans all of the connection's links."""
     _links(connection, "Accounts", 3000)
     RecordLink.objects.all().delete()
     with db.cursor() as cursor:
         cursor.execute("ANALYZE sync_recordlink")
     growth = TableGrowth({RecordLink})
     _links(connection, "Contacts", 2000, start=100_000)  # the first page of a load
-    growth.grew(2000, run=side.run if side else None)
-    if side:
-        side.close()
+    growth.grew(2000)
     _links(connection, "Contacts", 2000, start=102_000)
 
     keys = [str(8_000_000 + n) for n in range(2000)]

@@ -79,32 +79,6 @@ def test_an_accounts_contacts_on_several_pages_give_its_customer_one_primary(tra
     assert REWRITTEN not in caplog.text  # the primary was handed to the next page, not found by a refusal
 
 
-def test_a_pages_contacts_accounts_are_looked_up_while_the_page_before_is_planned(transactional_db, written,
-                                                                                 connection, sandbox, monkeypatch):
-    """Each page's lookup of the customers its contacts belong to is made by the thread that reads the file,
-    not by the one that plans: the planning thread no longer waits for it. The contacts still land on
-    their accounts' customers."""
-    account = one_account_with_contacts(sandbox, 8)
-    looked_up = []
-    parents_for = incoming.parents_for
-
-    def spy(*, connection, account_ids):
-        looked_up.append((threading.current_thread().name, set(account_ids)))
-        return parents_for(connection=connection, account_ids=account_ids)
-
-    monkeypatch.setattr(incoming, "parents_for", spy)
-    monkeypatch.setattr(bulk_read, "MARGIN", -datetime.timedelta(minutes=5))  # no pass after the jobs
-    config = configure(connection, "customers", crm_source="accounts_and_contacts")
-
-    run = sync(config)
-
-    assert run.status == "succeeded" and run.failed == 0
-    assert persons_of(connection, account).count() == 8
-    on_pages = [(thread, ids) for thread, ids in looked_up if account in ids]
-    assert len(on_pages) >= 3  # 8 contacts, 3 records a page
-    assert all(thread != "MainThread" for thread, _ids in on_pages)
-
-
 def test_a_page_the_database_refuses_is_written_again_and_nothing_is_lost(transactional_db, written, connection,
                                                                         sandbox, crm, monkeypatch, caplog):
     account = one_account_with_contacts(sandbox, 8)
