@@ -240,17 +240,16 @@ def to_erp(spec: FieldSpec, value) -> Any:
 def record_to_erp(specs: list[FieldSpec], record: dict) -> tuple[dict, list[ConversionError]]:
     """All mapped values of one CRM record: (canonical values that converted, errors)."""
     values, errors = {}, []
-    converters, value_of = _CONVERTERS, record.get
     for spec in specs:
+        raw = record.get(spec.crm_field)
         try:
-            value = converters[spec.kind](spec, value_of(spec.crm_field))  # (to_erp)
+            value = _CONVERTERS[spec.kind](spec, raw)  # (to_erp)
         except ConversionError as error:
             errors.append(error)
             continue
         values[spec.erp_field] = value
         if spec.required and value in ("", None):
-            errors.append(ConversionError(field=spec.erp_field, value=record.get(spec.crm_field),
-                                          reason="is required", label=spec.label))
+            errors.append(ConversionError(field=spec.erp_field, value=raw, reason="is required", label=spec.label))
     return values, errors
 
 
