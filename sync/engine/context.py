@@ -22,8 +22,9 @@ from ..models import Decision, DuplicateSuggestion, RecordLink, SyncRun
 from . import cursor, erp_id
 from .adapters import Adapter, CrmModuleRead, adapters_for, linked_subquery
 from .bulk import TableGrowth
-from .mapping import FieldSpec, specs_for
+from .mapping import FieldSpec
 from .owners import Owners
+from .specs import specs_for
 
 
 @dataclass

@@ -17,7 +17,7 @@ from .bulk import ReservedIds, relaxed_commit
 from .context import AdapterRun, RunContext
 from .cursor import parse_time
 from .loading import load_page, parents_for
-from .mapping import record_to_erp
+from .mapping import record_converter
 from .planner import Incoming, PlanInput
 from .progress import Counts, record_progress
 
@@ -27,17 +27,23 @@ def _lookup_id(value) -> str | None:
     return str(value.get("id")) if isinstance(value, dict) and value.get("id") else None
 
 
-def to_incoming(ctx: RunContext, adapter: Adapter, record: dict, parents: dict[str, int]) -> Incoming:
-    """One CRM record as the planner takes it: its values converted under the mapping, with what failed."""
-    values, errors = record_to_erp(ctx.specs(adapter), record)
-    account_id = _lookup_id(record.get("Account_Name")) if adapter.has_parent else None
-    return Incoming(
-        erp_ref=erp_id.parse(record.get(erp_id.FIELD), organization_id=ctx.connection.organization_id,
-                             erp_model=adapter.erp_model),
-        crm_id=str(record.get("id")), values=values, errors=errors, modified=parse_time(record.get("Modified_Time")),
-        owner_id=_lookup_id(record.get("Owner")),
-        parent_crm_id=account_id, parent_erp_id=parents.get(account_id) if account_id else None,
-    )
+def converter(ctx: RunContext, adapter: Adapter, parents: dict[str, int]) -> Callable[[dict], Incoming]:
+    """One page's CRM records as the planner takes them, a record a call: each one's values converted under
+    the mapping, with what failed. What the page's records share is looked up once."""
+    to_erp, parse_ref, ref_field = record_converter(ctx.specs(adapter)), erp_id.parse, erp_id.FIELD
+    organization_id, erp_model, has_parent = ctx.connection.organization_id, adapter.erp_model, adapter.has_parent
+
+    def convert(record: dict) -> Incoming:
+        values, errors = to_erp(record)
+        account_id = _lookup_id(record.get("Account_Name")) if has_parent else None
+        return Incoming(
+            erp_ref=parse_ref(record.get(ref_field), organization_id=organization_id, erp_model=erp_model),
+            crm_id=str(record.get("id")), values=values, errors=errors,
+            modified=parse_time(record.get("Modified_Time")), owner_id=_lookup_id(record.get("Owner")),
+            parent_crm_id=account_id, parent_erp_id=parents.get(account_id) if account_id else None,
+        )
+
+    return convert
 
 
 def route(ctx: RunContext, read: CrmModuleRead, records: list[dict], *, planned: dict[str, int] | None = None):
@@ -125,7 +131,7 @@ def plan_page(ctx: RunContext, read: CrmModuleRead, records: list[dict], *,
         if not rows:
             continue
         scope = ctx.adapter_run(adapter)
-        incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
+        incoming = list(map(converter(ctx, adapter, parents), rows))
         data, loaded = load_page(scope, incoming, new=new)
         if primaries and data.has_parent:
             data.parents_with_primary |= primaries

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property
@@ -19,9 +20,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from integration.catalogue import DEFAULT_MAPS, ITEM_TYPE_FROM_CRM, erp_fields, picklist_values
+from integration.catalogue import ITEM_TYPE_FROM_CRM
 
 TEXT_KINDS = {"text", "textarea", "email", "phone", "url"}
+PLAIN_TEXT_KINDS = TEXT_KINDS - {"email"}  # text taken as it is, trimmed (an email address is checked)
 # Decimal columns of the ERP models a mapping may write: (max_digits, decimal_places).
 MODEL_DECIMALS = {"rate": (14, 2), "purchase_rate": (14, 2)}
 CUSTOM_DECIMAL = (18, 4)  # what the custom-field form accepts
@@ -239,18 +241,35 @@ def to_erp(spec: FieldSpec, value) -> Any:
 
 def record_to_erp(specs: list[FieldSpec], record: dict) -> tuple[dict, list[ConversionError]]:
     """All mapped values of one CRM record: (canonical values that converted, errors)."""
-    values, errors = {}, []
-    for spec in specs:
-        raw = record.get(spec.crm_field)
-        try:
-            value = _CONVERTERS[spec.kind](spec, raw)  # (to_erp)
-        except ConversionError as error:
-            errors.append(error)
-            continue
-        values[spec.erp_field] = value
-        if spec.required and value in ("", None):
-            errors.append(ConversionError(field=spec.erp_field, value=raw, reason="is required", label=spec.label))
-    return values, errors
+    return record_converter(specs)(record)
+
+
+def record_converter(specs: list[FieldSpec]) -> Callable[[dict], tuple[dict, list[ConversionError]]]:
+    """record_to_erp for many records under the same specs: what each field needs is looked up once, and
+    plain text that fits (most CRM values) is taken as _text would take it, without a call."""
+    steps = [(spec.crm_field, spec.erp_field, spec.kind in PLAIN_TEXT_KINDS, spec.text_limit, spec.required,
+              _CONVERTERS[spec.kind], spec) for spec in specs]
+
+    def convert(record: dict) -> tuple[dict, list[ConversionError]]:
+        values, errors = {}, []
+        for crm_field, erp_field, plain, limit, required, to_canonical, spec in steps:
+            raw, value = record.get(crm_field), None
+            if plain and raw.__class__ is str:
+                value = raw.strip()
+                if "\x00" in value or (limit is not None and len(value) > limit):
+                    value = None  # _text says why
+            if value is None:
+                try:
+                    value = to_canonical(spec, raw)  # (to_erp)
+                except ConversionError as error:
+                    errors.append(error)
+                    continue
+            values[erp_field] = value
+            if required and value in ("", None):
+                errors.append(ConversionError(field=erp_field, value=raw, reason="is required", label=spec.label))
+        return values, errors
+
+    return convert
 
 
 # --- ERP <-> canonical --------------------------------------------------------------------------------------
@@ -344,46 +363,3 @@ def round_trip(spec: FieldSpec, value) -> Any:
         return to_erp(spec, to_crm(spec, value))
     except ConversionError:
         return value
-
-
-# --- building the specs -------------------------------------------------------------------------------------
-
-
-def specs_for(
-    *,
-    target: str,
-    crm_module: str,
-    organization,
-    mappings: list,
-    crm_fields: list[dict] | None,
-    two_way: bool,
-) -> list[FieldSpec]:
-    """The FieldSpecs of one section: its FieldMapping rows, or the catalogue defaults the CRM has.
-
-    `mappings` are FieldMapping rows (or objects with the same attributes) of this target and CRM
-    module; `crm_fields` the CRM's field metadata of the module, when fetched (needed for defaults and
-    for the CRM spelling of picklist values).
-    """
-    known = {field.name: field for field in erp_fields(target, organization)}
-    meta = {field["api_name"]: field for field in crm_fields or []}
-    pairs: list[tuple[str, str, str, bool]] = []
-    if mappings:
-        for row in mappings:
-            data_type = row.crm_data_type or (meta.get(row.crm_field) or {}).get("data_type") or ""
-            pairs.append((row.erp_field, row.crm_field, data_type, row.direction == "both"))
-    else:
-        for erp_field, crm_field in DEFAULT_MAPS.get((target, crm_module), {}).items():
-            if crm_field in meta:
-                pairs.append((erp_field, crm_field, meta[crm_field].get("data_type") or "", True))
-    specs = []
-    for erp_field, crm_field, data_type, both in pairs:
-        field = known.get(erp_field)
-        if field is None:
-            continue  # a custom field that was deleted since the mapping was saved
-        specs.append(FieldSpec(
-            erp_field=erp_field, crm_field=crm_field, kind=field.kind, crm_data_type=data_type,
-            max_length=field.max_length, required=field.required, choices=field.choices,
-            two_way=two_way and both,
-            crm_choices=tuple(picklist_values(meta.get(crm_field) or {})), label=field.label,
-        ))
-    return specs

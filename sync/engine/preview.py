@@ -22,7 +22,7 @@ from .applier import prepare
 from .context import RunContext
 from .cursor import ONE_SECOND, latest_time
 from .fetch import CHAIN_CEILING
-from .incoming import route, to_incoming
+from .incoming import converter, route
 from .loading import load_page
 from .planner import Kind, duplicate_text, plan
 
@@ -98,7 +98,7 @@ def _page(ctx: RunContext, read: CrmModuleRead, records: list[dict], state: _Sta
         if not rows:
             continue
         scope = ctx.adapter_run(adapter)
-        incoming = [to_incoming(ctx, adapter, record, parents) for record in rows]
+        incoming = list(map(converter(ctx, adapter, parents), rows))
         data, rows = load_page(scope, incoming)
         claimed = state.claimed.setdefault(adapter.erp_model, set())
         data.own -= claimed

@@ -16,7 +16,7 @@ SEATS = FieldSpec("cf:Seats", "Seats", "integer", "integer")
 CURRENCY = FieldSpec("currency", "Currency", "currency_code", "picklist", max_length=3)
 
 
-@pytest.mark.parametrize(("spec", "crm", "erp"), [
+CONVERTS = [
     (NAME, "  Acme  ", "Acme"),
     (NAME, None, ""),
     (NAME, 42, "42"),
@@ -34,12 +34,8 @@ CURRENCY = FieldSpec("currency", "Currency", "currency_code", "picklist", max_le
     (VIP, None, False),
     (SEATS, 12.0, 12),
     (CURRENCY, "eur", "EUR"),
-])
-def test_crm_values_convert_to_the_erp_kind(spec, crm, erp):
-    assert to_erp(spec, crm) == erp
-
-
-@pytest.mark.parametrize(("spec", "crm", "reason"), [
+]
+REFUSED = [
     (NAME, "x" * 11, "11 characters long; at most 10 fit"),
     (NAME, "a\x00b", "NUL"),
     (NAME, ["a"], "expected text"),
@@ -53,12 +49,41 @@ def test_crm_values_convert_to_the_erp_kind(spec, crm, erp):
     (VIP, "yes", "not true or false"),
     (SEATS, "12a", "not a whole number"),
     (CURRENCY, "Euro", "three-letter"),
-])
+]
+
+
+@pytest.mark.parametrize(("spec", "crm", "erp"), CONVERTS)
+def test_crm_values_convert_to_the_erp_kind(spec, crm, erp):
+    assert to_erp(spec, crm) == erp
+
+
+@pytest.mark.parametrize(("spec", "crm", "reason"), REFUSED)
 def test_values_that_do_not_convert_say_which_field_and_why(spec, crm, reason):
     with pytest.raises(ConversionError) as raised:
         to_erp(spec, crm)
     assert raised.value.field == spec.erp_field and raised.value.value == crm
     assert reason in raised.value.reason
+
+
+def test_a_record_converts_each_field_as_the_field_alone_converts():
+    # A record's conversion takes plain text that fits without the field's converter: its every other value,
+    # and every value it refuses, still go through it, with the same result and the same reason.
+    for spec, crm, erp in CONVERTS:
+        assert record_to_erp([spec], {spec.crm_field: crm}) == ({spec.erp_field: erp}, []), (spec, crm)
+    for spec, crm, reason in REFUSED:
+        values, errors = record_to_erp([spec], {spec.crm_field: crm})
+        assert values == {} and [(e.field, e.value) for e in errors] == [(spec.erp_field, crm)], (spec, crm)
+        assert reason in errors[0].reason
+
+
+def test_a_required_field_left_empty_is_refused_whatever_its_kind():
+    name = FieldSpec("display_name", "Account_Name", "text", "text", max_length=10, required=True, label="Name")
+    rate = FieldSpec("rate", "Unit_Price", "decimal", "currency", required=True)
+    for record in ({}, {"Account_Name": "   "}, {"Account_Name": None}):
+        values, errors = record_to_erp([name], record)
+        assert values == {"display_name": ""} and [(e.field, e.reason, e.label) for e in errors] == [
+            ("display_name", "is required", "Name")]
+    assert record_to_erp([rate], {"Unit_Price": 0}) == ({"rate": "0"}, [])
 
 
 def test_one_bad_field_does_not_hide_the_others():
