@@ -252,7 +252,7 @@ def prepare(scope: AdapterRun, rows: PageRows, action: Action, now, deferred_pus
 
 def _apply_changes(scope: AdapterRun, rows: PageRows, action: Action, obj, creating: bool) -> set[str]:
     """Set the action's changes on the ERP object (not saved); returns the model fields it changed."""
-    fields = write_erp_changes(scope.by_name, obj, action.erp_changes)
+    fields = write_erp_changes(scope.by_name, obj, action.erp_changes, plain=scope.plain_fields)
     if action.parent_id is not None and obj.customer_id != action.parent_id:
         obj.customer_id = action.parent_id
         obj.is_primary = action.make_primary

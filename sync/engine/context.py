@@ -22,7 +22,7 @@ from ..models import Decision, DuplicateSuggestion, RecordLink, SyncRun
 from . import cursor, erp_id
 from .adapters import Adapter, CrmModuleRead, adapters_for, linked_subquery
 from .bulk import TableGrowth
-from .mapping import FieldSpec
+from .mapping import FieldSpec, plain_fields
 from .owners import Owners
 from .specs import specs_for
 
@@ -51,6 +51,10 @@ class AdapterRun:
     @cached_property
     def by_name(self) -> dict[str, FieldSpec]:
         return {spec.erp_field: spec for spec in self.specs}
+
+    @cached_property
+    def plain_fields(self) -> frozenset[str]:
+        return plain_fields(self.by_name)
 
     @cached_property
     def organization(self):  # (read for every record a page makes)

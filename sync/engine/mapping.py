@@ -300,8 +300,18 @@ def write_erp(spec: FieldSpec, obj, value) -> None:
     setattr(obj, spec.erp_field, value)
 
 
-def write_erp_changes(by_name: dict[str, FieldSpec], obj, changes: dict) -> set[str]:
-    """write_erp for each change (ERP field -> canonical value); returns the model fields it set."""
+def plain_fields(by_name: dict[str, FieldSpec]) -> frozenset[str]:
+    """The mapped model fields that take their canonical value as it is (not custom, not decimal)."""
+    return frozenset(name for name, spec in by_name.items() if not spec.is_custom and spec.kind != "decimal")
+
+
+def write_erp_changes(by_name: dict[str, FieldSpec], obj, changes: dict, *, plain: frozenset = frozenset()) -> set[str]:
+    """write_erp for each change (ERP field -> canonical value); returns the model fields it set. `plain`
+    (plain_fields of `by_name`): changes all of those are set without looking each field up."""
+    if plain and changes.keys() <= plain:
+        for name, value in changes.items():
+            setattr(obj, name, value)
+        return set(changes)
     fields = set()
     for name, value in changes.items():
         spec = by_name[name]

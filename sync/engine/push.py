@@ -218,7 +218,7 @@ def _settle_changed(ctx: RunContext, scope: AdapterRun, item: _Outgoing, written
         written.counts.conflicts += issue.kind == "conflict"
         written.issues.append(issue_for(scope, action, issue))
     if action.erp_changes:  # the CRM's side of a merge (the ERP went first)
-        written.columns |= write_erp_changes(scope.by_name, obj, action.erp_changes)
+        written.columns |= write_erp_changes(scope.by_name, obj, action.erp_changes, plain=scope.plain_fields)
         scope.adapter.derive(obj)
         obj.updated_at = now  # not auto_now's later instant: the link's sync time covers it
         written.rows.append(obj)

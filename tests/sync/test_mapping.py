@@ -1,8 +1,19 @@
 """Type conversion CRM ⇄ ERP per ERP field kind: what converts, and the reason when it does not."""
 
+from decimal import Decimal
+from types import SimpleNamespace
+
 import pytest
 
-from sync.engine.mapping import ConversionError, FieldSpec, record_to_erp, to_crm, to_erp
+from sync.engine.mapping import (
+    ConversionError,
+    FieldSpec,
+    plain_fields,
+    record_to_erp,
+    to_crm,
+    to_erp,
+    write_erp_changes,
+)
 
 NAME = FieldSpec("display_name", "Account_Name", "text", "text", max_length=10)
 EMAIL = FieldSpec("email", "Email", "email", "email", max_length=254)
@@ -84,6 +95,20 @@ def test_a_required_field_left_empty_is_refused_whatever_its_kind():
         assert values == {"display_name": ""} and [(e.field, e.reason, e.label) for e in errors] == [
             ("display_name", "is required", "Name")]
     assert record_to_erp([rate], {"Unit_Price": 0}) == ({"rate": "0"}, [])
+
+
+def test_changes_are_set_on_the_erp_object_as_its_model_takes_them():
+    by_name = {spec.erp_field: spec for spec in (NAME, RATE, SCORE)}
+    plain = plain_fields(by_name)
+    assert plain == {"display_name"}  # a decimal becomes a Decimal, a custom field goes into custom_fields
+    for given in (frozenset(), plain):
+        obj = SimpleNamespace(custom_fields={"Other": 1})
+        changes = {"display_name": "Acme", "rate": "12.50", "cf:Score": "0.1"}
+        assert write_erp_changes(by_name, obj, changes, plain=given) == {"display_name", "rate", "custom_fields"}
+        assert (obj.display_name, obj.rate, obj.custom_fields) == ("Acme", Decimal("12.50"), {"Other": 1, "Score": "0.1"})
+        obj = SimpleNamespace()
+        assert write_erp_changes(by_name, obj, {"display_name": "Acme"}, plain=given) == {"display_name"}
+        assert obj.display_name == "Acme"
 
 
 def test_one_bad_field_does_not_hide_the_others():
