@@ -30,11 +30,11 @@ def _lookup_id(value) -> str | None:
 def converter(ctx: RunContext, adapter: Adapter, parents: dict[str, int]) -> Callable[[dict], Incoming]:
     """One page's CRM records as the planner takes them, a record a call: each one's values converted under
     the mapping, with what failed. What the page's records share is looked up once."""
-    to_erp, parse_ref, ref_field = record_converter(ctx.specs(adapter)), erp_id.parse, erp_id.FIELD
+    crm_values, parse_ref, ref_field = record_converter(ctx.specs(adapter)), erp_id.parse, erp_id.FIELD
     organization_id, erp_model, has_parent = ctx.connection.organization_id, adapter.erp_model, adapter.has_parent
 
     def convert(record: dict) -> Incoming:
-        values, errors = to_erp(record)
+        values, errors = crm_values(record)
         account_id = _lookup_id(record.get("Account_Name")) if has_parent else None
         return Incoming(
             erp_ref=parse_ref(record.get(ref_field), organization_id=organization_id, erp_model=erp_model),

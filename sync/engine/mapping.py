@@ -106,7 +106,7 @@ def _text(spec: FieldSpec, value) -> str:
     if value.__class__ is str:  # the common case first: most CRM values are text
         text = value.strip()
         limit = spec.text_limit
-        if "\x00" not in text and (limit is None or len(text) <= limit) and spec.kind != "email":
+        if "\x00" not in text and (limit is None or len(text) <= limit) and spec.kind in PLAIN_TEXT_KINDS:
             return text
     if value is None:
         return ""

@@ -27,7 +27,7 @@ from .bulk import update_rows
 from .context import AdapterRun, RunContext
 from .cursor import parse_time
 from .loading import link_state
-from .mapping import read_erp, record_to_erp, to_crm, write_erp_changes
+from .mapping import read_erp, record_converter, to_crm, write_erp_changes
 from .planner import Action
 from .progress import Counts, issue_for, record_progress, refused_by_crm
 
@@ -185,7 +185,7 @@ def _plan_changed(ctx: RunContext, scope: AdapterRun, objects: list, *, against_
         fields = ["id", *[spec.crm_field for spec in specs]]
         current = {str(r["id"]): r for r in ctx.client.get_records(
             adapter.crm_module, [links[o.pk].crm_id for o in objects if o.pk in links], fields=fields)}
-    outgoing = []
+    outgoing, crm_values = [], record_converter(specs)
     for obj in objects:
         link = links.get(obj.pk)
         if link is None:
@@ -195,7 +195,7 @@ def _plan_changed(ctx: RunContext, scope: AdapterRun, objects: list, *, against_
             record = current.get(link.crm_id)
             if record is None:
                 continue  # deleted in the CRM: the deletion step deals with it
-            crm, _ = record_to_erp(specs, record)  # a value that does not convert: the ERP's stands
+            crm, _ = crm_values(record)  # a value that does not convert: the ERP's stands
         erp = {spec.erp_field: read_erp(spec, obj) for spec in specs}
         action = planner.plan_push(specs, link=link_state(link), erp=erp, crm=crm, crm_wins=adapter.crm_wins)
         action.crm_id = link.crm_id
