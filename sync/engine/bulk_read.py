@@ -40,9 +40,10 @@ log = logging.getLogger("sync")
 
 ROWS_PER_TRANSACTION = 2000  # a crash replays at most this many records
 JOB_PAGE = 200_000  # records per job (a job's `page`)
-# Between status reads, then the last one again: half-second steps through the first seconds, in which
-# a job of some hundred thousand records may be done, then slower.
-POLL_SECONDS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5, 0.5, 1, 1, 2, 3, 5)
+# Between status reads, then the last one again: no more than half a second through the first ten
+# seconds, in which a job of some hundred thousand records is often done (the load waits for the next
+# read once it is), then slower: a job of minutes costs a status read every five seconds.
+POLL_SECONDS = (0.1, 0.2, 0.3) + (0.5,) * 19 + (1, 2, 3, 5)
 MARGIN = datetime.timedelta(minutes=1)  # the sorted pass starts this much before the first job did
 # The cursor's key: {"job": id, "page": n, "done": rows applied, "started": iso, "new": bool, "next": id}
 BULK = "bulk"

@@ -276,3 +276,45 @@ def test_loads_in_two_threads_leave_the_collector_as_it_was():
     assert gc.get_threshold()[0] == bulk_read.YOUNG_OBJECTS
     second.__exit__(None, None, None)
     assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("done_at", [0.05, 0.5, 1.0, 2.2, 2.65, 3.7, 5.1, 7.0, 9.9])
+def test_a_job_s_end_is_seen_within_half_a_second_through_its_first_ten_seconds(monkeypatch, done_at):
+    """A load waits for the first status read after its job is done: a job of a few seconds (a large
+    module's on a quick CRM) is not left done for a second or more before its file is read."""
+    crm = _JobClock(done_at)
+    monkeypatch.setattr(bulk_read.time, "sleep", crm.sleep)
+
+    details = bulk_read._wait(crm, "job-1", {"state": "ADDED"})
+
+    assert details["state"] == "COMPLETED"
+    assert done_at <= crm.now <= done_at + 0.5 + 1e-9, crm.now
+
+
+def test_a_job_of_minutes_costs_a_status_read_every_five_seconds(monkeypatch):
+    crm = _JobClock(600.0)
+    monkeypatch.setattr(bulk_read.time, "sleep", crm.sleep)
+
+    bulk_read._wait(crm, "job-1", {"state": "ADDED"})
+
+    # 22 reads through the first ten seconds, four as the steps grow to five seconds, then one every five
+    assert crm.reads <= 22 + 4 + (600 - 21) / 5 + 1, crm.reads
+
+
+class _JobClock:
+    """A job done `done_at` seconds after it was created, on a clock that moves only as the poll sleeps:
+    the context and client _wait is given (the schedule, not the CRM, is what is tested here)."""
+
+    def __init__(self, done_at: float):
+        self.done_at, self.now, self.reads = done_at, 0.0, 0
+        self.client = self
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def bulk_read_job(self, job_id: str) -> dict:
+        self.reads += 1
+        return {"id": job_id, "state": "COMPLETED" if self.now >= self.done_at else "IN PROGRESS"}
+
+    def heartbeat(self) -> None:
+        pass
